@@ -1,0 +1,162 @@
+"""Write the student ``exercises/`` from the instructor ``solutions/`` (nbgrader markers).
+
+``python -m coursekit build`` also refreshes what ``course.yml`` generates (README table,
+lesson headers and footers) and normalizes stored outputs; ``--check`` changes nothing and
+fails when any of it is out of date.
+
+In a solution notebook, code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
+a stub that raises ``NotImplementedError`` (the cell is tagged ``raises-exception`` so the
+untouched exercise still runs top to bottom); in a Markdown cell the region becomes
+"YOUR ANSWER HERE". ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` regions are
+removed. Outputs are cleared. The same markers are nbgrader's, so instructors who use
+nbgrader can use ``solutions/`` as its source notebooks directly.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["BuildError", "build", "exercise_notebook"]
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKERS = {"SOLUTION": ("### BEGIN SOLUTION", "### END SOLUTION"),
+           "HIDDEN TESTS": ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")}
+CHECK_OUTPUT = "# NBVAL_CHECK_OUTPUT"
+CODE_STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
+MARKDOWN_STUB = ["YOUR ANSWER HERE"]
+
+
+class BuildError(ValueError):
+    """A solution notebook cannot be turned into an exercise (e.g. an unclosed marker)."""
+
+
+def _strip_regions(lines: list[str], where: str, kind: str, stub: list[str]) -> tuple[list[str], bool]:
+    """Replace each marked region of ``kind`` by ``stub`` (indented like its marker)."""
+    begin, end = MARKERS[kind]
+    out, inside, opened_at, found = [], False, 0, False
+    for number, line in enumerate(lines, start=1):
+        marker = line.strip()
+        if marker == begin:
+            if inside:
+                raise BuildError(f"{where}, line {number}: '{begin}' inside another region opened on line "
+                                 f"{opened_at}. Fix: close the first one with '{end}'.")
+            inside, opened_at, found = True, number, True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(indent + s for s in stub)
+        elif marker == end:
+            if not inside:
+                raise BuildError(f"{where}, line {number}: '{end}' without a matching '{begin}'. "
+                                 "Fix: add the BEGIN line or remove this one.")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise BuildError(f"{where}, line {opened_at}: '{begin}' is never closed. Fix: add '{end}' "
+                         "after the last line of the region.")
+    return out, found
+
+
+def exercise_notebook(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
+    """The student version of a solution notebook."""
+    exercise = nbformat.v4.new_notebook(metadata=dict(solution.metadata))
+    exercise.metadata.pop("widgets", None)
+    for index, cell in enumerate(solution.cells, start=1):
+        where = f"{name}, cell {index}"
+        lines = cell.source.split("\n")
+        lines, _ = _strip_regions(lines, where, "HIDDEN TESTS", [])
+        if cell.cell_type == "code":
+            lines, has_solution = _strip_regions(lines, where, "SOLUTION", CODE_STUB)
+        else:
+            lines, has_solution = _strip_regions(lines, where, "SOLUTION", MARKDOWN_STUB)
+        new = nbformat.NotebookNode(
+            {k: v for k, v in cell.items() if k not in ("outputs", "execution_count", "attachments")})
+        new.source = "\n".join(lines)
+        new.metadata = dict(cell.metadata)
+        if cell.cell_type == "code":
+            new.outputs, new.execution_count = [], None
+            tags = [t for t in new.metadata.get("tags", []) if t != "raises-exception"]
+            if has_solution:
+                tags.append("raises-exception")
+            if tags:
+                new.metadata["tags"] = tags
+            else:
+                new.metadata.pop("tags", None)
+        exercise.cells.append(new)
+    return exercise
+
+
+def _render(notebook: nbformat.NotebookNode) -> str:
+    return nbformat.writes(notebook, version=4) + "\n"
+
+
+@dataclass
+class BuildReport:
+    written: list[Path]
+    stale: list[Path]
+
+    @property
+    def ok(self) -> bool:
+        return not self.stale
+
+
+def normalized(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Keep stored outputs only where nbval compares them (cells marked NBVAL_CHECK_OUTPUT).
+
+    Lessons reach students without stale outputs, and diffs stay small; the outputs that
+    remain are the ones the prose quotes, which nbval checks against a fresh run.
+    """
+    notebook = nbformat.from_dict(notebook)
+    notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and CHECK_OUTPUT not in cell.source:
+            cell.outputs, cell.execution_count = [], None
+    return notebook
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as err:  # nbformat raises several types for unreadable JSON
+        raise BuildError(f"{path} is not a readable notebook ({err}). Fix: restore it from git.") from None
+
+
+def _planned(root: Path) -> dict[Path, str]:
+    """Every generated or normalized file, with the content it should have."""
+    plan: dict[Path, str] = {}
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        plan[path] = _render(normalized(_read(path)))
+    for path in sorted((root / "solutions").glob("*.ipynb")):
+        solution = _read(path)
+        plan[path] = _render(normalized(solution))
+        plan[root / "exercises" / path.name] = _render(exercise_notebook(solution, str(path.relative_to(root))))
+    for path in sorted((root / "solutions" / "checks").glob("*.yml")):
+        plan[root / "exercises" / "checks" / path.name] = path.read_text(encoding="utf-8")
+    return plan
+
+
+def build(root: Path = ROOT, check: bool = False) -> BuildReport:
+    """Regenerate exercises/ and normalize notebooks (``check``: only report stale files)."""
+    from coursekit import toc
+
+    stale_toc = toc.sync(root, check=check)
+    plan = _planned(root)
+    existing = {p for p in (root / "exercises").rglob("*") if p.is_file() and p.suffix in (".ipynb", ".yml")}
+    existing = {p for p in existing if ".ipynb_checkpoints" not in p.parts}
+    stale = sorted(p for p, text in plan.items() if not p.exists() or p.read_text(encoding="utf-8") != text)
+    stale += sorted(existing - set(plan))
+    if check:
+        return BuildReport(written=[], stale=stale_toc + stale)
+    for path in sorted(existing - set(plan)):
+        path.unlink()
+    for path, text in plan.items():
+        if path in stale:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+    shutil.rmtree(root / "exercises" / ".ipynb_checkpoints", ignore_errors=True)
+    return BuildReport(written=stale_toc + [p for p in stale if p in plan], stale=[])

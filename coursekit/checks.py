@@ -279,8 +279,10 @@ def _diagnose(task: Task, scope: dict, salt: str) -> str | None:
             hint = " Tip: select columns with a list, df[['a', 'b']], to keep a table."
         if kind in ("int", "float") and isinstance(value, (pd.Series, pd.DataFrame)):
             hint = " Tip: pick one value out, for example with .iloc[0], .sum() or .loc[...]."
-        if kind in ("int", "float", "date") and isinstance(value, str):
+        if kind in ("int", "float") and isinstance(value, str):
             hint = " Tip: remove the quotes so Python treats it as a value, not text."
+        if kind == "date" and isinstance(value, str):
+            hint = " Tip: take the value from a date column (e.g. with .loc[row, 'month']) or use pd.Timestamp('…')."
         return f"`{name}` should be {PLAIN_NAMES[kind]}, but it is {_describe(value)}.{hint}"
     if kind in ("int", "float") and isinstance(value, float) and math.isnan(value):
         return (f"`{name}` is NaN (not a number): a missing value got into the calculation. "

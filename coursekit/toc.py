@@ -116,3 +116,13 @@ def sync(root: Path = ROOT, check: bool = False) -> list[Path]:
             if not check:
                 nbformat.write(notebook, path)
     return stale
+
+
+def course_map(root: Path = ROOT):
+    """The lesson sequence as a table, for lesson 00 (same source as the README)."""
+    import pandas as pd
+
+    rows = [{"lesson": lesson["number"], "title": lesson["title"], "key question": lesson["key_question"],
+             "status": "ready" if lesson.get("notebook") else "in preparation"}
+            for lesson in load_toc(root)["lessons"]]
+    return pd.DataFrame(rows).set_index("lesson")

@@ -1,0 +1,50 @@
+"""Keep JupyterLab's notebook shortcuts away from the quiz controls.
+
+In command mode JupyterLab binds keys such as the arrows, Enter and single letters to
+notebook actions for *any* focused element that is not a text field. So a student who
+moves through a radio group with the arrow keys would jump between cells instead, and
+Enter on a focused button would not press it. JupyterLab skips its shortcuts for an
+element marked ``data-lm-suppress-shortcuts``. Lumino checks the focused element itself
+before its ancestors, so each control must carry the mark. Plain ipywidgets cannot set DOM
+attributes, so this invisible widget does it for every control in its container, now and
+whenever the container re-renders.
+"""
+
+from __future__ import annotations
+
+import anywidget
+
+_ESM = """
+const CONTROLS = 'input, select, button, textarea, a, [tabindex]';
+function mark(root) {
+  for (const element of root.querySelectorAll(CONTROLS)) {
+    element.setAttribute('data-lm-suppress-shortcuts', 'true');
+  }
+}
+export default {
+  render({ el }) {
+    let observer = null;
+    let tries = 0;
+    const start = () => {
+      const root = el.closest('.coursekit-keyboard-root');
+      if (!root) {  // not attached to the page yet
+        if (tries++ < 600) requestAnimationFrame(start);
+        return;
+      }
+      mark(root);
+      observer = new MutationObserver(() => mark(root));
+      observer.observe(root, { childList: true, subtree: true });
+    };
+    start();
+    return () => observer && observer.disconnect();
+  },
+};
+"""
+
+ROOT_CLASS = "coursekit-keyboard-root"
+
+
+class KeyboardShield(anywidget.AnyWidget):
+    """Add as a child of a container that has the class ``ROOT_CLASS``."""
+
+    _esm = _ESM

@@ -1,4 +1,4 @@
-"""Command line: ``python -m coursekit build [--check]``."""
+"""Command line: ``python -m coursekit build [--check]`` and ``python -m coursekit grade ...``."""
 
 from __future__ import annotations
 
@@ -33,12 +33,38 @@ def _build(args) -> int:
     return 0
 
 
+def _grade(args) -> int:
+    from coursekit import grade
+
+    try:
+        spec, outcomes = grade.grade(Path(args.submissions), args.exercise, workers=args.workers,
+                                     timeout=args.timeout, memory_mb=args.memory,
+                                     report=grade.progress_bar())
+    except (grade.GradeError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    feedback = Path(args.feedback) if args.feedback else Path(args.out).with_suffix("").parent / "feedback"
+    grade.write_results(spec, outcomes, Path(args.out), feedback)
+    print(grade.summary(outcomes))
+    print(f"Gradebook: {args.out}; feedback: {feedback}/")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursekit", description="Course tools for instructors.")
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="write exercises/ from solutions/ and refresh generated text")
     build.add_argument("--check", action="store_true", help="change nothing; exit 1 if anything is stale")
     build.set_defaults(run=_build)
+    grade = commands.add_parser("grade", help="grade a folder of submitted notebooks into a gradebook")
+    grade.add_argument("submissions", help="folder with one notebook per student (or one folder per student)")
+    grade.add_argument("--exercise", required=True, help="exercise number, e.g. 03")
+    grade.add_argument("--out", default="gradebook.csv", help="gradebook CSV to write (default: gradebook.csv)")
+    grade.add_argument("--feedback", help="folder for per-student feedback (default: feedback/ next to --out)")
+    grade.add_argument("--workers", type=int, default=None, help="parallel submissions (default: number of cores)")
+    grade.add_argument("--timeout", type=float, default=60, help="seconds per notebook (default: 60)")
+    grade.add_argument("--memory", type=int, default=2048, help="memory cap per notebook in MB (default: 2048)")
+    grade.set_defaults(run=_grade)
     args = parser.parse_args(argv)
     return args.run(args)
 

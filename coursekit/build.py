@@ -14,6 +14,7 @@ nbgrader can use ``solutions/`` as its source notebooks directly.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MARKERS = {"SOLUTION": ("### BEGIN SOLUTION", "### END SOLUTION"),
            "HIDDEN TESTS": ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")}
 CHECK_OUTPUT = "# NBVAL_CHECK_OUTPUT"
+CHECK_CALL = re.compile(r"""ex\.check\(\s*["']([\w-]+)["']""")
 CODE_STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
 MARKDOWN_STUB = ["YOUR ANSWER HERE"]
 
@@ -117,6 +119,40 @@ def normalized(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
+def with_nbgrader_metadata(solution: nbformat.NotebookNode, points: dict[str, float]) -> nbformat.NotebookNode:
+    """Mark cells as nbgrader does, so ``solutions/`` can serve as nbgrader's source notebooks.
+
+    Code answers are solution cells, written answers are manually graded solution cells,
+    ``ex.check(...)`` cells are autograded (worth the task's points) and everything else is
+    locked. The course's own grader uses the same marks.
+    """
+    for cell in solution.cells:
+        old = cell.metadata.get("nbgrader", {})
+        answer = MARKERS["SOLUTION"][0] in cell.source
+        check = CHECK_CALL.search(cell.source) if cell.cell_type == "code" else None
+        if answer and cell.cell_type == "code":
+            meta = {"grade": False, "locked": False, "solution": True}
+        elif answer:
+            meta = {"grade": True, "locked": False, "solution": True, "points": old.get("points", 1)}
+        elif check:
+            meta = {"grade": True, "locked": True, "solution": False, "points": points.get(check.group(1), 1)}
+        else:
+            meta = {"grade": False, "locked": True, "solution": False}
+        meta["grade_id"] = old.get("grade_id") or f"cell-{cell.get('id', '')}"
+        meta["schema_version"] = 3
+        cell.metadata["nbgrader"] = meta
+    return solution
+
+
+def _points(root: Path, notebook: Path) -> dict[str, float]:
+    checks_file = root / "solutions" / "checks" / f"{notebook.name.split('_')[0]}.yml"
+    if not checks_file.exists():
+        return {}
+    from coursekit.checks import load_tasks
+
+    return {task.id: task.points for task in load_tasks(checks_file)[1].values()}
+
+
 def _read(path: Path) -> nbformat.NotebookNode:
     try:
         return nbformat.read(path, as_version=4)
@@ -130,8 +166,8 @@ def _planned(root: Path) -> dict[Path, str]:
     for path in sorted((root / "notebooks").glob("*.ipynb")):
         plan[path] = _render(normalized(_read(path)))
     for path in sorted((root / "solutions").glob("*.ipynb")):
-        solution = _read(path)
-        plan[path] = _render(normalized(solution))
+        solution = with_nbgrader_metadata(normalized(_read(path)), _points(root, path))
+        plan[path] = _render(solution)
         plan[root / "exercises" / path.name] = _render(exercise_notebook(solution, str(path.relative_to(root))))
     for path in sorted((root / "solutions" / "checks").glob("*.yml")):
         plan[root / "exercises" / "checks" / path.name] = path.read_text(encoding="utf-8")

@@ -15,6 +15,7 @@ import hashlib
 import html
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,8 +232,11 @@ class Exercise:
                                points=task.points, max_points=task.points)
         self.attempts[task.id] = self.attempts.get(task.id, 0) + 1
         stage = min(self.attempts[task.id], len(task.hints))
-        return CheckResult(self.exercise, task.id, task.title, False, problem,
-                           hint=task.hints[stage - 1], hint_stage=stage, max_points=task.points)
+        result = CheckResult(self.exercise, task.id, task.title, False, problem,
+                             hint=task.hints[stage - 1], hint_stage=stage, max_points=task.points)
+        if os.environ.get("NBGRADER_EXECUTION") in ("autograde", "validate"):
+            raise AssertionError(result.text())  # nbgrader scores a check cell by whether it raises
+        return result
 
     def hint(self, task_id: str) -> str:
         """Reveal the next hint stage for a task without checking it."""

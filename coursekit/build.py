@@ -1,7 +1,7 @@
 """Write the student ``exercises/`` from the instructor ``solutions/`` (nbgrader markers).
 
 ``python -m coursekit build`` also refreshes what ``course.yml`` generates (README table,
-lesson headers and footers) and normalizes stored outputs; ``--check`` changes nothing and
+lesson headers and footers, INSTRUCTORS.md) and normalizes stored outputs; ``--check`` changes nothing and
 fails when any of it is out of date.
 
 In a solution notebook, code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
@@ -171,6 +171,9 @@ def _planned(root: Path) -> dict[Path, str]:
         plan[root / "exercises" / path.name] = _render(exercise_notebook(solution, str(path.relative_to(root))))
     for path in sorted((root / "solutions" / "checks").glob("*.yml")):
         plan[root / "exercises" / "checks" / path.name] = path.read_text(encoding="utf-8")
+    from coursekit.guide import instructor_guide
+
+    plan[root / "INSTRUCTORS.md"] = instructor_guide(root)
     return plan
 
 

@@ -118,6 +118,7 @@ class Task:
     hints: tuple[str, ...]
     points: float = 1.0
     misconceptions: tuple[dict, ...] = ()
+    objectives: tuple[int, ...] = ()
 
 
 def _task_file(exercise: str, folder: Path | None) -> Path:
@@ -163,6 +164,8 @@ def load_tasks(path: Path) -> tuple[str, dict[str, Task]]:
             id=raw["id"], title=raw["title"], variable=raw.get("variable", raw["id"]), expect=expect,
             hints=tuple(raw["hints"]), points=float(raw.get("points", 1)),
             misconceptions=tuple(raw.get("misconceptions", [])),
+            objectives=tuple(raw["objective"] if isinstance(raw.get("objective"), list) else
+                             [raw["objective"]] if raw.get("objective") else []),
         )
     return str(data.get("exercise", path.stem)), tasks
 

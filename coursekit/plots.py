@@ -82,3 +82,57 @@ def chart(title: str, xlabel: str, ylabel: str, source: str, description: str,
     figure.text(0.0, -0.02, f"Source: {source}", fontsize=8, color="#333333", ha="left", va="top",
                 transform=figure.transFigure)
     return Chart(figure=figure, ax=ax, source=source, description=description)
+
+
+def draw_periods(ax, periods, labels=None, colors=None, until_label="no lifting date known (bar runs to the chart's end)"):
+    """Horizontal bars, one per row of ``periods`` (columns ``id``, ``start``, ``end``, ``open_end``).
+
+    Made for "which sanctions were in force when" (see ``coursekit.measures.in_force_periods``).
+    ``labels`` maps an ``id`` to the text on the y axis and ``colors`` maps it to a colour
+    (default: the first colour of PALETTE). Bars whose end is not a known lifting date
+    (``open_end``) are hatched and named in the legend, so an open end never looks like a
+    lifting date. The first row is drawn at the top.
+    """
+    labels, colors = labels or {}, colors or {}
+    rows = list(periods.itertuples(index=False))
+    for position, row in enumerate(rows):
+        start, end = pd.Timestamp(row.start), pd.Timestamp(row.end)
+        ax.barh(len(rows) - 1 - position, end - start, left=start, height=0.6,
+                color=colors.get(row.id, PALETTE[0]), edgecolor="white",
+                hatch="//" if row.open_end else "")
+    ax.set_yticks(range(len(rows)), [labels.get(row.id, row.id) for row in reversed(rows)])
+    ax.grid(axis="x", color="#DDDDDD", linewidth=0.8)
+    if any(row.open_end for row in rows):
+        from matplotlib.patches import Patch
+        ax.legend(handles=[Patch(facecolor="white", edgecolor="#333333", hatch="//", label=until_label)],
+                  frameon=False, loc="lower left", fontsize=8)
+    return ax
+
+
+def draw_timeline(ax, dates, labels, groups=None, colors=None):
+    """Events as dots on a time axis, one row per event, the first event at the top.
+
+    Made for short, crowded spans such as "the week after 24 November 2015", where dashed
+    markers (``Chart.mark_events``) would overlap. ``dates`` and ``labels`` have one entry per
+    event. ``groups`` (optional, e.g. the timeline's ``category``) colours the dots and names
+    them in the legend; ``colors`` maps a group to a colour (default: PALETTE in order).
+    """
+    dates, labels = [pd.Timestamp(d) for d in dates], [str(label) for label in labels]
+    groups = [str(g) for g in groups] if groups is not None else [""] * len(dates)
+    if not (len(dates) == len(labels) == len(groups)):
+        raise ValueError("draw_timeline needs one date, one label and one group per event.")
+    order = list(dict.fromkeys(groups))
+    colors = {g: (colors or {}).get(g, PALETTE[i % len(PALETTE)]) for i, g in enumerate(order)}
+    rows = len(dates)
+    for position, (when, label, group) in enumerate(zip(dates, labels, groups)):
+        y = rows - 1 - position
+        ax.plot([when], [y], "o", color=colors[group], markersize=7,
+                label=group if group and group not in ax.get_legend_handles_labels()[1] else None)
+        ax.annotate(label, xy=(when, y), xytext=(7, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks([])
+    ax.set_ylim(-0.7, rows - 0.3)
+    ax.grid(axis="x", color="#DDDDDD", linewidth=0.8)
+    ax.grid(axis="y", visible=False)
+    if any(groups):
+        ax.legend(frameon=False, fontsize=8, loc="lower left")
+    return ax

@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .keyboard import ROOT_CLASS, KeyboardShield
+from .frontend import ROOT_CLASS, QuizFrontEnd
 from .quiz import Bank, Question, Result, Source, bank_path, grade, load_bank
 
 __all__ = ["QuestionPanel", "QuizView", "feedback_html", "plain", "render_markdown", "show", "source_html"]
@@ -172,8 +172,8 @@ class QuizView(widgets.VBox):
         self.heading = widgets.HTML(f"<h3>Quiz: {html.escape(bank.title)}</h3>")
         self.summary = widgets.HTML()
         self._update_summary()
-        super().__init__([self.heading, *(p.box for p in self.panels), self.summary, KeyboardShield()])
-        self.add_class(ROOT_CLASS)  # lets arrow keys and Enter reach the controls in JupyterLab
+        super().__init__([self.heading, *(p.box for p in self.panels), self.summary, QuizFrontEnd()])
+        self.add_class(ROOT_CLASS)  # keyboard access and wrapping labels in JupyterLab (coursekit.frontend)
 
     def check(self, panel: QuestionPanel) -> Result:
         """Grade the panel's answer, show feedback, update the score and call the hook."""

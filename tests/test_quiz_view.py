@@ -11,7 +11,7 @@ import ipywidgets as widgets
 import pytest
 
 import coursekit.quiz
-from coursekit.keyboard import ROOT_CLASS, KeyboardShield
+from coursekit.frontend import ROOT_CLASS, QuizFrontEnd
 from coursekit.quiz import QuizBankError, Result, Source, load_bank
 from coursekit.quiz_view import CHOOSE, QuizView, plain, render_markdown, show, source_html
 
@@ -47,7 +47,7 @@ def test_layout_headings_and_nothing_preselected(view):
     assert isinstance(view, widgets.VBox)
     assert len(view.panels) == 7
     assert view.children[1] is view.panels[0].box and view.children[-2] is view.summary
-    assert isinstance(view.children[-1], KeyboardShield) and ROOT_CLASS in view._dom_classes
+    assert isinstance(view.children[-1], QuizFrontEnd) and ROOT_CLASS in view._dom_classes
     assert text(view.panels[0].heading.value) == "Question 1 of 7"
     assert text(view.panels[6].heading.value) == "Question 7 of 7"
     assert panel(view, "capital").controls[0].value is None

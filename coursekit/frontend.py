@@ -1,6 +1,6 @@
-"""Keep JupyterLab's notebook shortcuts away from the quiz controls.
+"""Front-end fixes for the quiz widgets in JupyterLab: keyboard access and long labels.
 
-In command mode JupyterLab binds keys such as the arrows, Enter and single letters to
+Keyboard. In command mode JupyterLab binds keys such as the arrows, Enter and single letters to
 notebook actions for *any* focused element that is not a text field. So a student who
 moves through a radio group with the arrow keys would jump between cells instead, and
 Enter on a focused button would not press it. JupyterLab skips its shortcuts for an
@@ -8,6 +8,10 @@ element marked ``data-lm-suppress-shortcuts``. Lumino checks the focused element
 before its ancestors, so each control must carry the mark. Plain ipywidgets cannot set DOM
 attributes, so this invisible widget does it for every control in its container, now and
 whenever the container re-renders.
+
+Layout. ipywidgets gives each radio label a fixed height and cuts checkbox labels short,
+so a long option either overlaps the next one (and a click lands on the wrong answer) or
+loses its end. A small stylesheet, scoped to the quiz, lets labels wrap.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ export default {
     let observer = null;
     let tries = 0;
     const start = () => {
-      const root = el.closest('.coursekit-keyboard-root');
+      const root = el.closest('.coursekit-quiz');
       if (!root) {  // not attached to the page yet
         if (tries++ < 600) requestAnimationFrame(start);
         return;
@@ -41,10 +45,23 @@ export default {
 };
 """
 
-ROOT_CLASS = "coursekit-keyboard-root"
+ROOT_CLASS = "coursekit-quiz"
+
+_CSS = f"""
+.{ROOT_CLASS} .widget-radio-box label,
+.{ROOT_CLASS} .widget-checkbox .widget-label-basic,
+.{ROOT_CLASS} .widget-checkbox .widget-label-basic span {{
+  white-space: normal; overflow: visible; text-overflow: clip;
+  height: auto; line-height: 1.4; margin-bottom: 4px;
+}}
+.{ROOT_CLASS} .widget-radio-box, .{ROOT_CLASS} .widget-checkbox {{ height: auto; }}
+.{ROOT_CLASS} .widget-radio-box label {{ display: flex; align-items: flex-start; gap: 4px; }}
+.{ROOT_CLASS} .widget-radio-box label input {{ flex: none; order: -1; margin-top: 4px; }}
+"""
 
 
-class KeyboardShield(anywidget.AnyWidget):
+class QuizFrontEnd(anywidget.AnyWidget):
     """Add as a child of a container that has the class ``ROOT_CLASS``."""
 
     _esm = _ESM
+    _css = _CSS

@@ -61,7 +61,7 @@ def test_repository_is_built_and_up_to_date():
 
 
 def test_cli_check_fails_on_a_stale_copy_and_build_repairs_it(tmp_path):
-    for part in ("course.yml", "README.md", "notebooks", "solutions", "exercises"):
+    for part in ("course.yml", "README.md", "INSTRUCTORS.md", "notebooks", "solutions", "exercises"):
         src = ROOT / part
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / part)
     solution = sorted((tmp_path / "solutions").glob("*.ipynb"))[0]

@@ -53,3 +53,14 @@ def test_notebooks_never_touch_the_network(path):
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type == "code":
             assert not NETWORK.search(cell.source), f"network use in {path.name}: {cell.source[:80]}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson["number"])
+def test_every_exercise_task_names_the_objectives_it_assesses(lesson):
+    """The instructor guide maps tasks to objectives; a task without one would vanish from it."""
+    from coursekit.checks import load_tasks
+
+    _, tasks = load_tasks(ROOT / "solutions" / "checks" / f"{lesson['number']}.yml")
+    valid = set(range(1, len(lesson["objectives"]) + 1))
+    for task in tasks.values():
+        assert task.objectives and set(task.objectives) <= valid, f"{task.id}: objective {task.objectives}"

@@ -62,6 +62,14 @@ def _strip_regions(lines: list[str], where: str, kind: str, stub: list[str]) -> 
     return out, found
 
 
+def without_hidden_tests(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
+    """The solution as a student who solved everything would hand it in (no hidden tests)."""
+    solved = nbformat.from_dict(solution)
+    for index, cell in enumerate(solved.cells, start=1):
+        cell.source = "\n".join(_strip_regions(cell.source.split("\n"), f"{name}, cell {index}", "HIDDEN TESTS", [])[0])
+    return solved
+
+
 def exercise_notebook(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     """The student version of a solution notebook."""
     exercise = nbformat.v4.new_notebook(metadata=dict(solution.metadata))

@@ -92,6 +92,7 @@ class Outcome:
     points: dict[str, float] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     feedback: list[tuple[str, bool, str, str]] = field(default_factory=list)  # title, passed, message, hint
+    values: dict = field(default_factory=dict, repr=False)  # the task variables, as the notebook left them
 
     @property
     def total(self) -> float:
@@ -231,6 +232,7 @@ def _finish(job: Job, exercise: Exercise, timed_out: bool, timeout: float) -> No
             values[name] = sandbox.decode(data)
         except (TypeError, ValueError, KeyError, OverflowError, RecursionError):
             values[name] = sandbox.Unreadable("damaged")
+    outcome.values = values
     _score(outcome, exercise, values)
     violations = message.get("violations") or []
     if violations:

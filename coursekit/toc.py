@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +90,8 @@ def _replace_tagged(notebook, tag: str, text: str) -> bool:
 
 def sync(root: Path = ROOT, check: bool = False) -> list[Path]:
     """Bring README and lesson headers/footers in line with course.yml; return stale files."""
+    import nbformat  # only the build needs it; lessons import this module for course_map()
+
     toc = load_toc(root)
     lessons = published(toc)
     stale = []

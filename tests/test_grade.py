@@ -88,7 +88,7 @@ def graded(tmp_path_factory):
         else:
             nbformat.write(notebook, path)
     OUTSIDE.unlink(missing_ok=True)
-    spec, outcomes = grade.grade(folder, "00", workers=2, timeout=5)
+    spec, outcomes = grade.grade(folder, "00", workers=2, timeout=3)
     return folder, spec, {o.student: o for o in outcomes}
 
 
@@ -124,7 +124,7 @@ def test_each_submission_gets_the_right_status_and_points(graded, name, status, 
 def test_reasons_say_what_happened(graded):
     assert "not valid JSON" in row(graded, "invalid_json").reasons[0]
     assert "not a notebook file (.txt)" in row(graded, "not_a_notebook").reasons[0]
-    assert "did not finish within 5 s" in row(graded, "infinite_loop").reasons[0]
+    assert "did not finish within 3 s" in row(graded, "infinite_loop").reasons[0]
     assert "exit code 3" in row(graded, "kernel_dies").reasons[0]
     assert "was edited" in "; ".join(row(graded, "edits_check_cell").reasons)
     assert "was deleted" in "; ".join(row(graded, "deleted_cells").reasons)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m coursekit build [--check]`` and ``python -m coursekit grade ...``."""
+"""Command line: ``python -m coursekit build [--check]``, ``grade ...`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -50,6 +50,17 @@ def _grade(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    from coursekit import bench
+
+    rows = bench.run(runs=args.runs, submissions=args.submissions, report=lambda line: print(line, flush=True))
+    text = bench.markdown(rows, args.runs)
+    Path(args.out).write_text(text, encoding="utf-8")
+    print()
+    print(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursekit", description="Course tools for instructors.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -65,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--timeout", type=float, default=60, help="seconds per notebook (default: 60)")
     grade.add_argument("--memory", type=int, default=2048, help="memory cap per notebook in MB (default: 2048)")
     grade.set_defaults(run=_grade)
+    bench = commands.add_parser("bench", help="measure start-up, lessons, tests and grading (writes BENCHMARKS.md)")
+    bench.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported (default 3)")
+    bench.add_argument("--submissions", type=int, default=60, help="generated submissions to grade (default 60)")
+    bench.add_argument("--out", default="BENCHMARKS.md", help="Markdown file to write (default BENCHMARKS.md)")
+    bench.set_defaults(run=_bench)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m coursekit build [--check]``, ``grade ...`` and ``bench``."""
+"""Command line: ``python -m coursekit build [--check]``, ``grade ...``, ``progress`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -61,6 +61,22 @@ def _bench(args) -> int:
     return 0
 
 
+def _progress(args) -> int:
+    from coursekit import progress
+
+    if args.reset:
+        backup = progress.reset()
+        print(f"Progress reset; the old record is kept as {backup}." if backup else "There was no progress to reset.")
+        return 0
+    where = progress.location()
+    print(f"Progress file: {where}" if where else "Progress recording is turned off (COURSEKIT_PROGRESS=off).")
+    table = progress.summary()
+    if table.attrs.get("message"):
+        print(table.attrs["message"])
+    print(table.drop(columns="title").to_string())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursekit", description="Course tools for instructors.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--timeout", type=float, default=60, help="seconds per notebook (default: 60)")
     grade.add_argument("--memory", type=int, default=2048, help="memory cap per notebook in MB (default: 2048)")
     grade.set_defaults(run=_grade)
+    shown = commands.add_parser("progress", help="show your own progress per lesson, or reset it")
+    shown.add_argument("--reset", action="store_true", help="start a fresh record (the old one is kept as a backup)")
+    shown.set_defaults(run=_progress)
     bench = commands.add_parser("bench", help="measure start-up, lessons, tests and grading (writes BENCHMARKS.md)")
     bench.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported (default 3)")
     bench.add_argument("--submissions", type=int, default=60, help="generated submissions to grade (default 60)")

@@ -23,6 +23,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from coursekit import progress
+
 __all__ = ["CheckResult", "Exercise", "TaskFileError", "fingerprint"]
 
 MIME = "application/vnd.coursekit.check+json"
@@ -230,6 +232,7 @@ class Exercise:
         task = self._task(task_id)
         scope = namespace if namespace is not None else sys._getframe(1).f_globals
         problem = _diagnose(task, scope, salt=f"{self.exercise}/{task.id}")
+        progress.record("check", self.exercise, task.id, problem is None, task.points if problem is None else 0)
         if problem is None:
             return CheckResult(self.exercise, task.id, task.title, True, "Well done.",
                                points=task.points, max_points=task.points)

@@ -9,6 +9,11 @@ before its ancestors, so each control must carry the mark. Plain ipywidgets cann
 attributes, so this invisible widget does it for every control in its container, now and
 whenever the container re-renders.
 
+Answers as shown. ipywidgets sends a control's newest value only after the kernel has
+acknowledged the previous one, but sends a button click at once, so a quick change and a
+click could be graded on the old answer. On each click of *Check answer* this widget first
+sends what the question's controls show; the kernel applies it before grading.
+
 Layout. ipywidgets gives each radio label a fixed height and cuts checkbox labels short,
 so a long option either overlaps the next one (and a click lands on the wrong answer) or
 loses its end. A small stylesheet, scoped to the quiz, lets labels wrap.
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import anywidget
 
-_ESM = """
+_ESM = r"""
 const CONTROLS = 'input, select, button, textarea, a, [tabindex]';
 function mark(root) {
   for (const element of root.querySelectorAll(CONTROLS)) {
@@ -26,7 +31,7 @@ function mark(root) {
   }
 }
 export default {
-  render({ el }) {
+  render({ model, el }) {
     let observer = null;
     let tries = 0;
     const start = () => {
@@ -38,6 +43,22 @@ export default {
       mark(root);
       observer = new MutationObserver(() => mark(root));
       observer.observe(root, { childList: true, subtree: true });
+      // Capture phase: runs before the button's own click handler, so this message reaches
+      // the kernel first and the answer graded is the one on the screen.
+      root.addEventListener('click', (event) => {
+        const button = event.target.closest && event.target.closest('button.coursekit-check');
+        const panel = button && button.closest('.coursekit-question');
+        if (!panel) return;
+        const tag = [...panel.classList].find((c) => /^coursekit-question-\d+$/.test(c));
+        if (!tag) return;
+        model.send({
+          question: Number(tag.split('-').pop()),
+          radios: [...panel.querySelectorAll('input[type=radio]')].map((e) => e.checked),
+          boxes: [...panel.querySelectorAll('input[type=checkbox]')].map((e) => e.checked),
+          selects: [...panel.querySelectorAll('select')].map((e) => e.selectedIndex),
+          texts: [...panel.querySelectorAll('input[type=text]')].map((e) => e.value),
+        });
+      }, true);
     };
     start();
     return () => observer && observer.disconnect();
@@ -46,6 +67,8 @@ export default {
 """
 
 ROOT_CLASS = "coursekit-quiz"
+SCREEN_PANEL = "coursekit-question"  # each question's box; plus "coursekit-question-<number>"
+SCREEN_CHECK = "coursekit-check"  # its Check answer button
 
 _CSS = f"""
 .{ROOT_CLASS} .widget-radio-box label,

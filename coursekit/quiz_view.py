@@ -15,7 +15,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .frontend import ROOT_CLASS, QuizFrontEnd
+from . import progress
+from .frontend import ROOT_CLASS, SCREEN_CHECK, SCREEN_PANEL, QuizFrontEnd
 from .quiz import Bank, Question, Result, Source, bank_path, grade, load_bank
 
 __all__ = ["QuestionPanel", "QuizView", "feedback_html", "plain", "render_markdown", "show", "source_html"]
@@ -104,6 +105,36 @@ class QuestionPanel:
             [self.heading, self.prompt, *rows,
              widgets.HBox([self.check_button, self.retry_button]), self.feedback]
         )
+        # Marks the front end uses to send what the screen shows with each check (coursekit.frontend).
+        self.box.add_class(SCREEN_PANEL)
+        self.box.add_class(f"{SCREEN_PANEL}-{number}")
+        self.check_button.add_class(SCREEN_CHECK)
+
+    def apply_screen(self, screen: dict) -> None:
+        """Set the controls to what the browser showed when *Check answer* was clicked.
+
+        ipywidgets holds back a control's newest value while an earlier one is still on its
+        way to the kernel, but sends a button click at once; without this, a quick change
+        followed by a click would be graded on the previous answer.
+        """
+        def values(key):
+            found = screen.get(key)
+            return found if isinstance(found, list) else []
+
+        for control, checked in zip([c for c in self.controls if isinstance(c, widgets.Checkbox)],
+                                    values("boxes")):
+            control.value = bool(checked)
+        for control in self.controls:
+            if isinstance(control, widgets.RadioButtons):
+                picked = [i for i, on in enumerate(values("radios")) if on is True]
+                if picked and picked[0] < len(control.options):
+                    control.index = picked[0]
+            elif isinstance(control, widgets.Text) and values("texts") and isinstance(values("texts")[0], str):
+                control.value = values("texts")[0][:200]
+        dropdowns = [c for c in self.controls if isinstance(c, widgets.Dropdown)]
+        for control, index in zip(dropdowns, values("selects")):
+            if isinstance(index, int) and 0 <= index < len(control.options):
+                control.index = index
 
     def _build_controls(self) -> list[widgets.Widget]:
         q = self.question
@@ -172,8 +203,15 @@ class QuizView(widgets.VBox):
         self.heading = widgets.HTML(f"<h3>Quiz: {html.escape(bank.title)}</h3>")
         self.summary = widgets.HTML()
         self._update_summary()
-        super().__init__([self.heading, *(p.box for p in self.panels), self.summary, QuizFrontEnd()])
+        self.frontend = QuizFrontEnd()
+        self.frontend.on_msg(self._screen)
+        super().__init__([self.heading, *(p.box for p in self.panels), self.summary, self.frontend])
         self.add_class(ROOT_CLASS)  # keyboard access and wrapping labels in JupyterLab (coursekit.frontend)
+
+    def _screen(self, _widget, content, _buffers) -> None:
+        number = content.get("question") if isinstance(content, dict) else None
+        if isinstance(number, int) and 1 <= number <= len(self.panels):
+            self.panels[number - 1].apply_screen(content)
 
     def check(self, panel: QuestionPanel) -> Result:
         """Grade the panel's answer, show feedback, update the score and call the hook."""
@@ -185,8 +223,10 @@ class QuizView(widgets.VBox):
         else:  # the panel shows no graded answer now, so the score should not count one
             self.results.pop(qid, None)
         self._update_summary()
-        if result.answered and self.result_hook is not None:
-            self.result_hook(qid, result)
+        if result.answered:
+            progress.record("quiz", self.bank.lesson, qid, result.correct, result.score)
+            if self.result_hook is not None:
+                self.result_hook(qid, result)
         return result
 
     def retry(self, panel: QuestionPanel) -> None:

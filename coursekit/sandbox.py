@@ -175,7 +175,8 @@ def run_submission(cells: list[str], variables: list[str], workdir: str, secret_
     os.chdir(workdir)
     os.environ.update({"COURSEKIT_DATA": str(Path(workdir) / "data"), "MPLBACKEND": "Agg",
                        "TMPDIR": workdir, "MPLCONFIGDIR": workdir, "IPYTHONDIR": workdir,
-                       "HOME": workdir, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+                       "HOME": workdir, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                       "COURSEKIT_PROGRESS": "off"})  # grading is not the learner's practice
     sys.dont_write_bytecode = True
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

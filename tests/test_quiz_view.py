@@ -248,3 +248,31 @@ def test_show_accepts_a_lesson_string(monkeypatch, tmp_path):
 def test_show_passes_bank_errors_through():
     with pytest.raises(QuizBankError, match="syntax_error.yml, line 6"):
         show(str(FIXTURES / "syntax_error.yml"))
+
+
+def test_the_answer_on_screen_is_graded_even_if_a_value_update_lags(view):
+    """ipywidgets may deliver a control's newest value after the click; the front end sends
+    what the screen shows first, and that is what gets graded."""
+    capital = panel(view, "capital")
+    number = view.panels.index(capital) + 1
+    capital.controls[0].value = 0  # the kernel still holds the old choice (Istanbul)
+    view._screen(None, {"question": number, "radios": [False, True, False]}, [])  # screen: Ankara
+    assert check(view, "capital").startswith("✓ Correct.")
+    sanctions = panel(view, "sanctions")
+    view._screen(None, {"question": view.panels.index(sanctions) + 1, "boxes": [True, True, False, True]}, [])
+    assert check(view, "sanctions").startswith("✓ Correct.")
+    visitors = panel(view, "visitors")
+    view._screen(None, {"question": view.panels.index(visitors) + 1, "texts": ["abc"]}, [])
+    assert visitors.controls[0].value == "abc"
+    events = panel(view, "events")
+    view._screen(None, {"question": view.panels.index(events) + 1, "selects": [1, 2, 3, 4]}, [])
+    assert [c.index for c in events.controls] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("message", [None, "x", {}, {"question": 99}, {"question": "1"},
+                                     {"question": 1, "radios": "yes"}, {"question": 1, "radios": [5, 6]},
+                                     {"question": 5, "selects": [-1, 99, "a"]}])
+def test_a_malformed_screen_message_changes_nothing(view, message):
+    before = [[c.value for c in p.controls] for p in view.panels]
+    view._screen(None, message, [])
+    assert [[c.value for c in p.controls] for p in view.panels] == before

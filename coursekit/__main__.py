@@ -1,4 +1,4 @@
-"""Command line: ``python -m coursekit build [--check]``, ``grade ...``, ``progress`` and ``bench``."""
+"""Command line: ``python -m coursekit build [--check]``, ``grade ...``, ``handouts``, ``progress`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -77,6 +77,20 @@ def _progress(args) -> int:
     return 0
 
 
+def _handouts(args) -> int:
+    from coursekit.handouts import HandoutError, build_handouts
+    from coursekit.toc import TocError
+
+    try:
+        written = build_handouts(Path(args.out))
+    except (HandoutError, TocError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursekit", description="Course tools for instructors.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--timeout", type=float, default=60, help="seconds per notebook (default: 60)")
     grade.add_argument("--memory", type=int, default=2048, help="memory cap per notebook in MB (default: 2048)")
     grade.set_defaults(run=_grade)
+    handouts = commands.add_parser("handouts", help="write every lesson as a static HTML page that works offline")
+    handouts.add_argument("--out", default="handouts", help="output folder (default: handouts)")
+    handouts.set_defaults(run=_handouts)
     shown = commands.add_parser("progress", help="show your own progress per lesson, or reset it")
     shown.add_argument("--reset", action="store_true", help="start a fresh record (the old one is kept as a backup)")
     shown.set_defaults(run=_progress)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m coursekit build [--check]``, ``grade ...``, ``handouts``, ``progress`` and ``bench``."""
+"""Command line: ``python -m coursekit build [--check]``, ``grade ...``, ``handouts``, ``site``, ``progress`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -91,6 +91,18 @@ def _handouts(args) -> int:
     return 0
 
 
+def _site(args) -> int:
+    from coursekit.site import SiteError, build_site
+
+    try:
+        out = build_site(Path(args.out))
+    except SiteError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"Built the browser-only edition in {out}. Try it with: python -m http.server -d {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursekit", description="Course tools for instructors.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     handouts = commands.add_parser("handouts", help="write every lesson as a static HTML page that works offline")
     handouts.add_argument("--out", default="handouts", help="output folder (default: handouts)")
     handouts.set_defaults(run=_handouts)
+    site = commands.add_parser("site", help="build the browser-only edition (JupyterLite) of the course")
+    site.add_argument("--out", default="site", help="output folder (default: site)")
+    site.set_defaults(run=_site)
     shown = commands.add_parser("progress", help="show your own progress per lesson, or reset it")
     shown.add_argument("--reset", action="store_true", help="start a fresh record (the old one is kept as a backup)")
     shown.set_defaults(run=_progress)

@@ -53,7 +53,11 @@ def _grade(args) -> int:
 def _bench(args) -> int:
     from coursekit import bench
 
-    rows = bench.run(runs=args.runs, submissions=args.submissions, report=lambda line: print(line, flush=True))
+    try:
+        rows = bench.run(runs=args.runs, submissions=args.submissions, report=lambda line: print(line, flush=True))
+    except RuntimeError as err:  # a measured command failed: its output says why
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     text = bench.markdown(rows, args.runs)
     Path(args.out).write_text(text, encoding="utf-8")
     print()

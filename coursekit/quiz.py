@@ -243,7 +243,7 @@ class _DuplicateField(yaml.constructor.ConstructorError):
     pass
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present
     """Safe loader that records lines and rejects duplicate keys (PyYAML keeps the last silently)."""
 
 

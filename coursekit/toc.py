@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
+
 ROOT = Path(__file__).resolve().parent.parent
 README_START, README_END = "<!-- lessons:start -->", "<!-- lessons:end -->"
 REQUIRED = ("title", "key_question", "minutes", "prerequisites", "questions", "objectives", "key_points", "sources")
@@ -23,7 +25,7 @@ class TocError(ValueError):
 def load_toc(root: Path = ROOT) -> dict:
     path = root / "course.yml"
     try:
-        toc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        toc = yaml.load(path.read_text(encoding="utf-8"), Loader=FAST_LOADER)
     except yaml.YAMLError as err:
         raise TocError(f"{path} is not valid YAML ({err}).") from None
     for lesson in toc["lessons"]:

@@ -180,6 +180,20 @@ def execute(path: Path, timeout: int = 300) -> nbformat.NotebookNode:
     return nb
 
 
+def _coalesced(outputs: list) -> list:
+    """One stream output per run of printing: the kernel may split one print() into several
+    chunks depending on timing, which would make the same lesson give different pages."""
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
+            previous["text"] = previous["text"] + output["text"]
+        else:
+            merged.append(output)
+    return merged
+
+
 def make_static(nb: nbformat.NotebookNode, links: dict[str, str], name: str) -> None:
     """Make an executed notebook static: quizzes as HTML, no widgets, links to other handouts."""
     nb.metadata.pop("widgets", None)  # the widget state: ids and a renderer the page cannot load
@@ -200,6 +214,7 @@ def make_static(nb: nbformat.NotebookNode, links: dict[str, str], name: str) -> 
             cell.outputs = [nbformat.v4.new_output(
                 "display_data", data={"text/html": quiz_html(bank), "text/plain": f"Quiz: {bank.title}"})]
             continue
+        cell.outputs = _coalesced(cell.outputs)
         for output in cell.outputs:
             if WIDGET_VIEW in output.get("data", {}):
                 output.data = {"text/html": "<p><em>(An interactive widget: open the notebook to use it.)"

@@ -225,3 +225,16 @@ def test_external_resources_finds_what_a_browser_would_fetch():
             '<a href="https://example.org/source">a source</a><img src="data:image/png;base64,AAAA" alt="x">'
             '<img src="local.png" alt="y"></body></html>')
     assert external_resources(page) == ["https://cdn.example/x.js", "//cdn.example/s.css", "http://example.org/bg.png"]
+
+
+def test_printing_split_into_chunks_gives_the_same_page():
+    """A kernel may deliver one print() as one stream output or several; the page must not care."""
+    def notebook(chunks):
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("print('a', 'b')", id="c1")
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=t) for t in chunks]
+        nb.cells = [cell]
+        make_static(nb, {}, "x.ipynb")
+        return render(nb, "t")
+
+    assert notebook(["a b\n"]) == notebook(["a", " b\n"])

@@ -23,9 +23,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
-
 from coursekit import progress
+from coursekit.toc import FAST_LOADER
 
 __all__ = ["CheckResult", "Exercise", "TaskFileError", "fingerprint"]
 
@@ -279,10 +278,8 @@ def _diagnose(task: Task, scope: dict, salt: str) -> str | None:
     kind = expect["type"]
     if isinstance(value, bool) and kind in ("int", "float"):
         return f"`{name}` is {value}, but the answer is {PLAIN_NAMES[kind]}, not True/False."
-    if kind == "float" and hasattr(value, "item") and not isinstance(value, (pd.Series, pd.DataFrame)):
+    if kind in ("int", "float") and hasattr(value, "item") and not isinstance(value, (pd.Series, pd.DataFrame)):
         value = value.item()  # numpy scalars
-    if kind == "int" and hasattr(value, "item") and not isinstance(value, (pd.Series, pd.DataFrame)):
-        value = value.item()
     if kind == "int" and isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, TYPES[kind]):

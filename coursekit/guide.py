@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coursekit.checks import load_tasks
-from coursekit.quiz import load_bank
-from coursekit.toc import load_toc, published
+from coursekit.toc import assessments, load_toc, published
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,9 +51,7 @@ def instructor_guide(root: Path = ROOT) -> str:
                      f"{minutes['exercises']} | {total} |")
     for lesson in lessons:
         number = lesson["number"]
-        bank = load_bank(root / "notebooks" / "quizzes" / f"{number}.yml")
-        checks_file = root / "solutions" / "checks" / f"{number}.yml"
-        tasks = load_tasks(checks_file)[1] if checks_file.exists() else {}
+        bank, tasks = assessments(number, root, "solutions")
         lines += ["", f"## Lesson {number}: {lesson['title']}", "",
                   f"Notebook `notebooks/{lesson['notebook']}`, exercise `exercises/{lesson['notebook']}`, "
                   f"solution `solutions/{lesson['notebook']}`.", "",

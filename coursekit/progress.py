@@ -103,9 +103,7 @@ def summary(lessons: list[dict] | None = None):
     for quizzes, any pass for tasks), as a DataFrame; ``.attrs['message']`` reports repairs."""
     import pandas as pd
 
-    from coursekit.checks import load_tasks
-    from coursekit.quiz import load_bank
-    from coursekit.toc import ROOT, load_toc, published
+    from coursekit.toc import assessments, load_toc, published
 
     progress = load()
     latest: dict[tuple, dict] = {}
@@ -119,9 +117,7 @@ def summary(lessons: list[dict] | None = None):
     rows = []
     for lesson in lessons if lessons is not None else published(load_toc()):
         number = lesson["number"]
-        bank = load_bank(ROOT / "notebooks" / "quizzes" / f"{number}.yml")
-        checks_file = ROOT / "exercises" / "checks" / f"{number}.yml"
-        tasks = load_tasks(checks_file)[1] if checks_file.exists() else {}
+        bank, tasks = assessments(number)
         answered = [latest[(number, q.id)] for q in bank.questions if (number, q.id) in latest]
         rows.append({"lesson": number, "title": lesson["title"],
                      "quiz answered": len(answered), "quiz right": sum(e["correct"] for e in answered),

@@ -217,11 +217,11 @@ def build_site(out_dir: Path = DEFAULT_OUT) -> Path:
         if importlib.util.find_spec(module) is None:
             raise SiteError("JupyterLite is not installed. Fix: `python -m pip install -r requirements.txt` "
                             "(it needs jupyterlite-core and jupyterlite-pyodide-kernel).")
-    import yaml
+    from coursekit.toc import load_toc
 
     out_dir = Path(out_dir).resolve()
     _check_replaceable(out_dir)
-    title = yaml.safe_load((ROOT / "course.yml").read_text(encoding="utf-8"))["title"]
+    title = load_toc(ROOT)["title"]
     with tempfile.TemporaryDirectory(prefix="coursekit-site-") as tmp:
         lite_dir = Path(tmp)
         build_wheel(lite_dir / "pypi")  # the piplite addon indexes lite_dir/pypi/*.whl

@@ -41,6 +41,20 @@ def published(toc: dict) -> list[dict]:
     return [lesson for lesson in toc["lessons"] if lesson.get("notebook")]
 
 
+def assessments(number: str, root: Path = ROOT, checks_folder: str = "exercises"):
+    """A lesson's quiz bank and exercise tasks ({} when it has no task file).
+
+    ``checks_folder`` is "solutions" while building (the source) and "exercises" otherwise
+    (the copy that ships to students and to the browser edition).
+    """
+    from coursekit.checks import load_tasks
+    from coursekit.quiz import load_bank
+
+    bank = load_bank(root / "notebooks" / "quizzes" / f"{number}.yml")
+    path = root / checks_folder / "checks" / f"{number}.yml"
+    return bank, (load_tasks(path)[1] if path.exists() else {})
+
+
 def lesson_table(toc: dict) -> str:
     """The README table: every lesson, with a link where its notebook exists."""
     rows = ["| # | Lesson | Key question | Minutes (teaching + exercises) |", "|---|---|---|---|"]

@@ -21,18 +21,13 @@ import time
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, FLAGS, INSTALL
 
 from coursekit.toc import load_toc, published
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-INSTALL = ("Install Chromium from your system's packages (Debian/Ubuntu: `apt-get install chromium "
-           "fonts-noto-color-emoji`) and `python -m pip install playwright==1.65.2`; never run "
-           "`playwright install`, the test uses the system browser.")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 try:
     from playwright.sync_api import sync_playwright

@@ -1,7 +1,6 @@
 """The data package: every real file matches its description, and damage gives clear errors."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest

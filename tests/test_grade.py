@@ -4,7 +4,6 @@ One folder is graded once; each test then checks one submission's row. Every sub
 starts from the real solution or exercise 00, changed the way a student might change it.
 """
 
-import json
 import subprocess
 import sys
 from pathlib import Path

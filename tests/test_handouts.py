@@ -7,13 +7,13 @@ request blocked and saves a screenshot to ``test-artifacts/handouts/``.
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
+from chromium import CHROMIUM, FLAGS, INSTALL
 
 from coursekit.handouts import (HandoutError, build_handouts, execute, external_resources, make_static, quiz_html,
                                 render)
@@ -25,9 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "handouts"
 LESSONS = published(load_toc())
 NUMBERS = [lesson["number"] for lesson in LESSONS]
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def _lesson(number: str) -> dict:
@@ -171,9 +168,9 @@ def test_handouts_open_offline_in_chromium(built):
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("Playwright is not installed: `python -m pip install playwright` (never `playwright install`).")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: install it from your system's packages (Debian: apt-get install chromium).")
+        pytest.skip(f"Playwright is not installed. {INSTALL}")
+    if not CHROMIUM:
+        pytest.skip(f"no Chromium here. {INSTALL}")
     out = built[0]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:

@@ -6,16 +6,21 @@ value: a salted SHA-256 of its canonical form. The expected answer itself is nev
 or printed, so a student reading the exercise files cannot copy it. Structure (type,
 columns, number of rows) is plain text: it is not the answer, and it lets feedback say
 precisely what is wrong. Hints come in stages (nudge, hint, method): each failed check of a
-task shows the next stage, and ``hint()`` reveals it on request.
+task with a new answer shows the next stage (an empty or unchanged answer spends none), and
+``hint()`` reveals it on request. ``max_hint_stage`` in a task file caps the stages for graded
+work. When the cell that sets an answer stopped with an error, the check says so instead of
+grading the value left over from an earlier run.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
-import html
+import itertools
 import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,8 +80,29 @@ def _canonical(value, spec: dict) -> list[str]:
     if spec.get("sort_rows"):
         frame = frame.sort_values(list(frame.columns)).reset_index(drop=True)
     decimals = int(spec.get("decimals", 6))
+    columns = list(map(str, frame.columns))
     rows = [[_scalar(v, decimals) for v in row] for row in frame.itertuples(index=False)]
-    return [json.dumps([list(map(str, frame.columns)), rows])]
+    forms = [json.dumps([columns, rows])]
+    # A cell already rounded to decimals + 1 places (e.g. .round(2) for decimals: 1) can round
+    # once more to either neighbour of the exact value (-0.4475 -> -0.45 -> -0.5, not -0.4):
+    # try both for such cells, so every sensible rounding of the right answer passes.
+    ambiguous = [(r, c, options) for r, row in enumerate(frame.itertuples(index=False))
+                 for c, v in enumerate(row) if len(options := _roundings(v, decimals)) > 1]
+    if 0 < len(ambiguous) <= 6:
+        for choice in itertools.product(*(options for _, _, options in ambiguous)):
+            variant = [list(row) for row in rows]
+            for (r, c, _), number in zip(ambiguous, choice):
+                variant[r][c] = number
+            forms.append(json.dumps([columns, variant]))
+    return forms
+
+
+def _roundings(value, decimals: int) -> set:
+    """The roundings to ``decimals`` places of any number that rounds to ``value`` at one place more."""
+    if isinstance(value, (bool, str)) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return set()
+    half = 0.5 * 10 ** -(decimals + 1)
+    return {_scalar(value - half * 0.999, decimals), _scalar(value + half * 0.999, decimals)}
 
 
 def _scalar(value, decimals: int = 6):
@@ -105,7 +131,7 @@ def fingerprint(value, spec: dict, salt: str) -> str:
 def _matches(value, spec: dict, salt: str, target: str) -> bool:
     try:
         return any(_digest(salt, form) == target for form in _canonical(value, spec))
-    except (TypeError, ValueError, AttributeError, OverflowError):
+    except Exception:  # noqa: BLE001 - a student's object may raise anything; it is then not a match
         return False
 
 
@@ -122,6 +148,7 @@ class Task:
     points: float = 1.0
     misconceptions: tuple[dict, ...] = ()
     objectives: tuple[int, ...] = ()
+    max_hint_stage: int = 3
 
 
 def _task_file(exercise: str, folder: Path | None) -> Path:
@@ -145,6 +172,11 @@ def load_tasks(path: Path) -> tuple[str, dict[str, Task]]:
         raise TaskFileError(f"{path}{where} is not valid YAML. Fix: check the indentation and quotes there.") from None
     if not isinstance(data, dict) or not isinstance(data.get("tasks"), list) or not data["tasks"]:
         raise TaskFileError(f"{path}: expected 'exercise' and a non-empty list of 'tasks'.")
+    cap = data.get("max_hint_stage", 3)
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 0 <= cap <= 3:
+        raise TaskFileError(f"{path}: max_hint_stage is {cap!r}, but it must be a whole number from 0 to 3 "
+                            "(0: no hints, 1: nudge only, 2: nudge and hint, 3: all stages). "
+                            "Fix: write for example `max_hint_stage: 2` for graded work, or leave it out.")
     tasks: dict[str, Task] = {}
     for number, raw in enumerate(data["tasks"], start=1):
         where = f"{path}, task {raw.get('id', number) if isinstance(raw, dict) else number}"
@@ -169,16 +201,31 @@ def load_tasks(path: Path) -> tuple[str, dict[str, Task]]:
             misconceptions=tuple(raw.get("misconceptions", [])),
             objectives=tuple(raw["objective"] if isinstance(raw.get("objective"), list) else
                              [raw["objective"]] if raw.get("objective") else []),
+            max_hint_stage=cap,
         )
     return str(data.get("exercise", path.stem)), tasks
 
 
 # --- results ------------------------------------------------------------------------------
 
+_CODE = re.compile(r"(`[^`\n]*`)")
+
+
+def _plain(text: str) -> str:
+    """Course text with `code` spans, for a terminal: the backticks go."""
+    return "".join(part[1:-1] if _CODE.fullmatch(part) else part for part in _CODE.split(text))
+
+
+def _markdown(text: str) -> str:
+    """Course text with `code` spans as safe Markdown: everything outside the spans is escaped,
+    so `<NA>`, `*` or a student's own text show as written."""
+    return "".join(part if _CODE.fullmatch(part) else re.sub(r"([\\`*_<>\[\]#|~])", r"\\\1", part)
+                   for part in _CODE.split(text))
+
 
 @dataclass
 class CheckResult:
-    """The outcome of one check, shown as text and HTML, and as JSON for tools."""
+    """The outcome of one check: Markdown in a notebook, plain text in a terminal, JSON for tools."""
 
     exercise: str
     task: str
@@ -190,37 +237,72 @@ class CheckResult:
     points: float = 0.0
     max_points: float = 1.0
     extra: dict = field(default_factory=dict)
+    hint_stages: int = 3
 
     def __bool__(self) -> bool:
         return self.passed
 
-    def text(self) -> str:
+    def _head(self) -> tuple[str, str]:
         head = f"✓ Passed — {self.title}" if self.passed else f"✗ Not yet — {self.title}"
-        lines = [head, self.message]
-        if self.hint:
-            lines.append(f"{STAGES[self.hint_stage - 1]} ({self.hint_stage} of 3): {self.hint}")
+        label = f"{STAGES[self.hint_stage - 1]} ({self.hint_stage} of {self.hint_stages})" if self.hint else ""
+        return head, label
+
+    def text(self) -> str:
+        head, label = self._head()
+        lines = [head, _plain(self.message), f"{label}: {_plain(self.hint)}" if label else ""]
         return "\n".join(line for line in lines if line)
+
+    def markdown(self) -> str:
+        head, label = self._head()
+        lines = [f"**{_markdown(head)}**", _markdown(self.message),
+                 f"**{label}:** {_markdown(self.hint)}" if label else ""]
+        return "\n\n".join(line for line in lines if line)
 
     def __repr__(self) -> str:
         return self.text()
 
+    __str__ = __repr__
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
     def _repr_mimebundle_(self, include=None, exclude=None):
-        body = "".join(f"<p>{html.escape(line)}</p>" for line in self.text().splitlines())
-        html_text = f'<div class="coursekit-check" role="status">{body}</div>'
         data = {"exercise": self.exercise, "task": self.task, "passed": self.passed,
                 "points": self.points, "max_points": self.max_points}
-        return {"text/plain": self.text(), "text/html": html_text, MIME: data}
+        return {"text/plain": self.text(), "text/markdown": self.markdown(), MIME: data}
+
+
+class HintText(str):
+    """A hint: plain text in a terminal (no quotes around it), Markdown in a notebook."""
+
+    def __new__(cls, text: str):
+        hint = super().__new__(cls, _plain(text))
+        hint.source = text
+        return hint
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_markdown_(self) -> str:
+        return _markdown(self.source)
 
 
 # --- the checker --------------------------------------------------------------------------
 
 
 class Exercise:
-    """The checks of one exercise: ``ex = Exercise("00")``, then ``ex.check("task_id")``."""
+    """The checks of one exercise: ``ex = Exercise("00")``, then ``ex.check("task_id")``.
 
-    def __init__(self, exercise: str, folder: str | Path | None = None):
+    ``Exercise("00", demo=True)`` is for showing how checks react, in a lesson: its checks
+    are not added to the learner's progress record.
+    """
+
+    def __init__(self, exercise: str, folder: str | Path | None = None, demo: bool = False):
         self.exercise, self.tasks = load_tasks(_task_file(str(exercise), Path(folder) if folder else None))
+        self.demo = demo
         self.attempts: dict[str, int] = {}
+        self._answers: dict[str, str] = {}  # task -> the answer that last spent a hint stage
+        _watch_cells()
 
     def _task(self, task_id: str) -> Task:
         if task_id not in self.tasks:
@@ -232,25 +314,44 @@ class Exercise:
         """Check the variable of ``task_id`` in the caller's notebook (or in ``namespace``)."""
         task = self._task(task_id)
         scope = namespace if namespace is not None else sys._getframe(1).f_globals
-        problem = _diagnose(task, scope, salt=f"{self.exercise}/{task.id}")
-        progress.record("check", self.exercise, task.id, problem is None, task.points if problem is None else 0)
-        if problem is None:
-            return CheckResult(self.exercise, task.id, task.title, True, "Well done.",
-                               points=task.points, max_points=task.points)
-        self.attempts[task.id] = self.attempts.get(task.id, 0) + 1
-        stage = min(self.attempts[task.id], len(task.hints))
-        result = CheckResult(self.exercise, task.id, task.title, False, problem,
-                             hint=task.hints[stage - 1], hint_stage=stage, max_points=task.points)
+        stopped = _STOPPED.get(task.variable) if namespace is None else None
+        if stopped:  # the value on hand is left over from an earlier run: grade nothing
+            result = CheckResult(self.exercise, task.id, task.title, False, _stopped_message(task.variable, stopped),
+                                 max_points=task.points)
+        else:
+            problem = _diagnose_safely(task, scope, salt=f"{self.exercise}/{task.id}")
+            if not self.demo:
+                progress.record("check", self.exercise, task.id, problem is None,
+                                task.points if problem is None else 0)
+            if problem is None:
+                return CheckResult(self.exercise, task.id, task.title, True, "Well done.",
+                                   points=task.points, max_points=task.points)
+            result = self._failed(task, scope, problem)
         if os.environ.get("NBGRADER_EXECUTION") in ("autograde", "validate"):
             raise AssertionError(result.text())  # nbgrader scores a check cell by whether it raises
         return result
 
+    def _failed(self, task: Task, scope: dict, problem: str) -> CheckResult:
+        """A failed check; only a new, non-empty answer spends the next hint stage."""
+        answer = _answer_signature(task, scope)
+        if answer is not None and answer != self._answers.get(task.id):
+            self._answers[task.id] = answer
+            self.attempts[task.id] = self.attempts.get(task.id, 0) + 1
+        stages = _stages(task)
+        stage = min(self.attempts.get(task.id, 0), stages)
+        return CheckResult(self.exercise, task.id, task.title, False, problem,
+                           hint=task.hints[stage - 1] if stage else "", hint_stage=stage,
+                           max_points=task.points, hint_stages=stages)
+
     def hint(self, task_id: str) -> str:
         """Reveal the next hint stage for a task without checking it."""
         task = self._task(task_id)
-        self.attempts[task.id] = min(self.attempts.get(task.id, 0) + 1, len(task.hints))
+        stages = _stages(task)
+        if stages == 0:
+            return HintText(f"{task.title}: this exercise gives no hints (graded work).")
+        self.attempts[task.id] = min(self.attempts.get(task.id, 0) + 1, stages)
         stage = self.attempts[task.id]
-        return HintText(f"{STAGES[stage - 1]} ({stage} of 3) — {task.title}: {task.hints[stage - 1]}")
+        return HintText(f"{STAGES[stage - 1]} ({stage} of {stages}) — {task.title}: {task.hints[stage - 1]}")
 
     def fingerprint(self, task_id: str, namespace: dict | None = None) -> str:
         """For authors: the fingerprint of the current value of a task's variable."""
@@ -259,11 +360,94 @@ class Exercise:
         return fingerprint(scope[task.variable], task.expect, salt=f"{self.exercise}/{task.id}")
 
 
-class HintText(str):
-    """A hint that displays as plain text in a notebook (no quotes around it)."""
+def _stages(task: Task) -> int:
+    return min(len(task.hints), task.max_hint_stage)
 
-    def __repr__(self) -> str:
-        return str(self)
+
+def _answer_signature(task: Task, scope: dict) -> str | None:
+    """A digest of the answer on hand, or None when there is none yet (missing, None, ..., empty)."""
+    value = scope.get(task.variable)
+    try:
+        if value is None or value is Ellipsis or (hasattr(value, "__len__") and len(value) == 0):
+            return None
+        try:
+            text = _canonical(value, task.expect)[0]
+        except Exception:  # noqa: BLE001 - a value of the wrong kind: its type and text will do
+            text = f"{type(value).__name__}:{value!r}"
+    except Exception:  # noqa: BLE001 - an object that cannot even be shown counts as a new answer
+        return f"object:{id(value)}"
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+
+
+# --- answer cells that stopped with an error ----------------------------------------------
+# In a notebook, a cell that raises leaves its variable as it was, so a check would grade an
+# old value. IPython tells us about every cell before and after it runs: a cell that assigns
+# a variable and stops with an error marks that variable; running a cell that assigns it
+# again clears the mark.
+
+_STOPPED: dict[str, str] = {}  # variable -> the error that stopped the last cell assigning it
+_WATCHED: set[int] = set()
+
+
+def _watch_cells() -> None:
+    shell = _shell()
+    if shell is not None and id(shell) not in _WATCHED:
+        shell.events.register("pre_run_cell", _before_cell)
+        shell.events.register("post_run_cell", _after_cell)
+        _WATCHED.add(id(shell))
+
+
+def _shell():
+    module = sys.modules.get("IPython")
+    return module.get_ipython() if module is not None else None
+
+
+def _assigned(source: str) -> set[str]:
+    """Names a cell assigns at any level (x = ..., x += ..., for x in ..., import x, ...)."""
+    shell = _shell()
+    try:
+        tree = ast.parse(shell.transform_cell(source) if shell is not None else source)
+    except Exception:  # noqa: BLE001 - a cell with a syntax error: read its assignments line by line
+        return set(re.findall(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/%@&|^]|//|\*\*)?=(?!=)", source, re.M))
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    names |= {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+              if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    return names
+
+
+def _before_cell(info) -> None:
+    try:
+        for name in _assigned(info.raw_cell or ""):
+            _STOPPED.pop(name, None)
+    except Exception:  # noqa: BLE001,S110 - bookkeeping must never disturb the student's cell
+        pass
+
+
+def _after_cell(result) -> None:
+    try:
+        error = result.error_before_exec or result.error_in_exec
+        if error is None:
+            return
+        what = f"{type(error).__name__}: {error}".replace("`", "'").replace("\n", " ")
+        for name in _assigned(result.info.raw_cell or ""):
+            _STOPPED[name] = what if len(what) <= 100 else what[:97] + "..."
+    except Exception:  # noqa: BLE001,S110 - bookkeeping must never disturb the student's cell
+        pass
+
+
+def _stopped_message(name: str, error: str) -> str:
+    return (f"The cell that sets `{name}` stopped with an error the last time it ran ({error}), so "
+            f"`{name}` does not hold your new answer and nothing was checked. Fix: correct that cell and run "
+            "it until it finishes without an error, then run this check again.")
+
+
+def _diagnose_safely(task: Task, scope: dict, salt: str) -> str | None:
+    try:
+        return _diagnose(task, scope, salt)
+    except Exception as err:  # noqa: BLE001 - a student's object may raise anything while we look at it
+        return (f"`{task.variable}` could not be checked: looking at it raised {type(err).__name__}. "
+                f"Fix: store {PLAIN_NAMES[task.expect['type']]} in `{task.variable}`, for example a plain "
+                "value taken out of your table, then run this check again.")
 
 
 def _diagnose(task: Task, scope: dict, salt: str) -> str | None:
@@ -276,10 +460,14 @@ def _diagnose(task: Task, scope: dict, salt: str) -> str | None:
     if value is None or value is Ellipsis:
         return f"`{name}` is empty ({value!r}). Give it your answer in the cell above."
     kind = expect["type"]
+    if kind in ("int", "float") and hasattr(value, "item") and not isinstance(value, (pd.Series, pd.DataFrame)):
+        try:
+            value = value.item()  # numpy scalars, and arrays or an Index of exactly one value
+        except (ValueError, TypeError, AttributeError):
+            return (f"`{name}` should be {PLAIN_NAMES[kind]}, but it is {_describe(value)}. "
+                    "Tip: pick one value out, for example with [0], .iloc[0], .sum() or .loc[...].")
     if isinstance(value, bool) and kind in ("int", "float"):
         return f"`{name}` is {value}, but the answer is {PLAIN_NAMES[kind]}, not True/False."
-    if kind in ("int", "float") and hasattr(value, "item") and not isinstance(value, (pd.Series, pd.DataFrame)):
-        value = value.item()  # numpy scalars
     if kind == "int" and isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, TYPES[kind]):
@@ -292,6 +480,8 @@ def _diagnose(task: Task, scope: dict, salt: str) -> str | None:
             hint = " Tip: remove the quotes so Python treats it as a value, not text."
         if kind == "date" and isinstance(value, str):
             hint = " Tip: take the value from a date column (e.g. with .loc[row, 'month']) or use pd.Timestamp('…')."
+        if kind in ("list", "set", "dict") and type(value).__name__ in ("dict_items", "dict_keys", "dict_values"):
+            hint = f" Tip: turn it into {PLAIN_NAMES[kind]} with {kind}(...)."
         return f"`{name}` should be {PLAIN_NAMES[kind]}, but it is {_describe(value)}.{hint}"
     if kind in ("int", "float") and isinstance(value, float) and math.isnan(value):
         return (f"`{name}` is NaN (not a number): a missing value got into the calculation. "
@@ -331,10 +521,19 @@ def _diagnose_table(name: str, value, expect: dict) -> str | None:
 
 
 def _describe(value) -> str:
+    """A short description of a student's value; never raises, never long."""
     if isinstance(value, pd.DataFrame):
         return f"a DataFrame with {len(value)} rows"
     if isinstance(value, pd.Series):
         return f"a Series of {len(value)} values"
+    if isinstance(value, pd.Index):
+        return f"an Index of {len(value)} values"
     if isinstance(value, str):
-        return f"the text {value[:40]!r}"
-    return f"{type(value).__name__} {value!r:.40}"
+        return f"the text {value[:40]!r}".replace("`", "'")
+    if hasattr(value, "shape") and hasattr(value, "size"):
+        return f"an array of {value.size} values (shape {tuple(value.shape)})"
+    try:
+        shown = f"{value!r:.40}"
+    except Exception:  # noqa: BLE001 - a __repr__ that raises
+        shown = "(which cannot be shown)"
+    return f"{type(value).__name__} {shown}".replace("`", "'")

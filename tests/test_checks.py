@@ -14,9 +14,14 @@ SPECS = {
     "drop_pct": {"type": "float", "tolerance": 0.1},
     "lowest_year": {"type": "int"},
     "producer": {"type": "str"},
+    "groups": {"type": "dict"},
+    "ids": {"type": "set"},
+    "changes": {"type": "DataFrame", "columns": ["month", "change_pct"], "decimals": 1},
 }
-ANSWERS = {"table": TABLE, "drop_pct": -76.26, "lowest_year": 2016, "producer": "Ministry of Culture and Tourism"}
-HINTS = ["Look at the visitors column.", "Use .loc with a condition.", "df.loc[df['x'] == y, ['a', 'b']]"]
+CHANGES = pd.DataFrame({"month": [4, 10, 12], "change_pct": [-31.51046, -0.44753, -46.85531]})
+ANSWERS = {"table": TABLE, "drop_pct": -76.26, "lowest_year": 2016, "producer": "Ministry of Culture and Tourism",
+           "groups": {"fruit": 5, "vegetables": 7}, "ids": {"tomatoes", "charter_flight_ban"}, "changes": CHANGES}
+HINTS = ["Look at the visitors column.", "Use `.loc` with a condition.", "df.loc[df['x'] == y, ['a', 'b']]"]
 
 
 @pytest.fixture
@@ -81,17 +86,17 @@ def test_wrong_answers_get_specific_feedback_without_the_answer(ex, task_id, val
 
 
 def test_hints_are_staged_nudge_hint_method(ex):
-    stages = [ex.check("lowest_year", {"lowest_year": 1999}) for _ in range(4)]
+    stages = [ex.check("lowest_year", {"lowest_year": year}) for year in (1999, 2000, 2001, 2002)]
     assert [r.hint_stage for r in stages] == [1, 2, 3, 3]
     assert [r.hint for r in stages[:3]] == HINTS
     assert "Nudge (1 of 3)" in stages[0].text() and "Method (3 of 3)" in stages[2].text()
     assert "Nudge" in ex.hint("drop_pct") and "Hint (2 of 3)" in ex.hint("drop_pct")
 
 
-def test_result_displays_as_text_html_and_machine_readable_json(ex):
+def test_result_displays_as_markdown_plain_text_and_machine_readable_json(ex):
     bundle = ex.check("lowest_year", {"lowest_year": 2016})._repr_mimebundle_()
     assert bundle["text/plain"].startswith("✓ Passed")
-    assert 'role="status"' in bundle["text/html"]
+    assert bundle["text/markdown"].startswith("**✓ Passed")
     assert bundle[MIME] == {"exercise": "t1", "task": "lowest_year", "passed": True, "points": 1.0, "max_points": 1.0}
     assert ex.check("lowest_year", {})._repr_mimebundle_()["text/plain"].startswith("✗ Not yet")
 
@@ -121,3 +126,140 @@ def test_malformed_task_files_are_reported(tmp_path, content, message):
 def test_missing_task_file_says_where_it_looked(tmp_path):
     with pytest.raises(TaskFileError, match="No task file for exercise '99'"):
         Exercise("99", folder=tmp_path)
+
+
+def test_an_empty_or_unchanged_answer_spends_no_hint(ex):
+    for scope in ({}, {"lowest_year": None}, {"lowest_year": ...}):
+        result = ex.check("lowest_year", scope)
+        assert result.hint_stage == 0 and result.hint == "" and "Nudge" not in result.text()
+    first = ex.check("lowest_year", {"lowest_year": 1999})
+    again = ex.check("lowest_year", {"lowest_year": 1999})
+    same_value_new_type = ex.check("lowest_year", {"lowest_year": np.int64(1999)})
+    assert first.hint_stage == again.hint_stage == same_value_new_type.hint_stage == 1
+    assert ex.check("lowest_year", {"lowest_year": 2001}).hint_stage == 2
+    assert ex.check("table", {"table": TABLE.iloc[0:0]}).hint_stage == 0  # an empty table is no answer yet
+
+
+def _task_file(tmp_path, extra: str) -> Exercise:
+    expect = {"type": "int", "fingerprint": fingerprint(2016, {"type": "int"}, salt="capped/year")}
+    (tmp_path / "checks").mkdir(exist_ok=True)
+    (tmp_path / "checks" / "capped.yml").write_text(extra + yaml.safe_dump(
+        {"tasks": [{"id": "year", "title": "Year", "expect": expect, "hints": HINTS}]}))
+    return Exercise("capped", folder=tmp_path)
+
+
+def test_instructors_can_cap_the_hint_stage_for_graded_work(tmp_path):
+    ex = _task_file(tmp_path, "max_hint_stage: 2\n")
+    stages = [ex.check("year", {"year": year}) for year in (1999, 2000, 2001)]
+    assert [r.hint_stage for r in stages] == [1, 2, 2]
+    assert "Hint (2 of 2)" in stages[2].text() and HINTS[2] not in str(stages)
+    assert "Hint (2 of 2)" in ex.hint("year") and HINTS[2] not in ex.hint("year")
+    none = _task_file(tmp_path, "max_hint_stage: 0\n")
+    assert none.check("year", {"year": 1999}).hint == "" and "no hints" in none.hint("year")
+
+
+@pytest.mark.parametrize("value", ["2", 4, -1, True, 1.5])
+def test_a_bad_hint_cap_is_reported(tmp_path, value):
+    with pytest.raises(TaskFileError, match="max_hint_stage is .* whole number from 0 to 3"):
+        _task_file(tmp_path, f"max_hint_stage: {value!r}\n".replace("'", '"'))
+
+
+def test_messages_are_markdown_in_a_notebook_and_plain_text_in_a_terminal(ex):
+    result = ex.check("drop_pct", {"drop_pct": float("nan")})  # hint and message mention `code`
+    result.hint = "Missing cells show as <NA>; use `.isna()` on *one* column."
+    assert "`" not in result.text() and "`" not in repr(result) and "use .isna() on *one* column" in str(result)
+    markdown = result._repr_markdown_()
+    assert markdown == result._repr_mimebundle_()["text/markdown"]
+    assert "`.isna()`" in markdown and "\\<NA\\>" in markdown and "\\*one\\*" in markdown
+    assert "`drop_pct` is NaN" in markdown
+    hint = ex.hint("drop_pct")
+    assert "`" not in hint and "`" not in repr(hint) and "`" in hint._repr_markdown_()
+
+
+class RaisesOnFloat:
+    def __float__(self):
+        raise RuntimeError("no float for you")
+
+    def __repr__(self):
+        raise RuntimeError("no repr either")
+
+
+@pytest.mark.parametrize("task_id, value, expected_words", [
+    ("drop_pct", np.array([1.5, 2.5]), "an array of 2 values"),
+    ("drop_pct", np.array([]), "an array of 0 values"),
+    ("lowest_year", pd.Index([2015, 2016]), "an Index of 2 values"),
+    ("lowest_year", RaisesOnFloat(), "should be a whole number"),
+    ("ids", [RaisesOnFloat()], "not the right value"),
+    ("groups", {"fruit": 5, "vegetables": 7}.items(), "Tip: turn it into a dictionary with dict(...)"),
+    ("ids", {"tomatoes": 1}.keys(), "with set(...)"),
+])
+def test_odd_values_get_a_message_not_a_traceback(ex, task_id, value, expected_words):
+    result = ex.check(task_id, {task_id: value})
+    assert not result.passed and expected_words in result.message
+
+
+def test_an_array_or_index_of_one_value_counts_as_that_value(ex):
+    assert ex.check("lowest_year", {"lowest_year": np.array([2016])}).passed
+    assert ex.check("lowest_year", {"lowest_year": pd.Index([2016])}).passed
+
+
+def test_a_value_that_raises_while_being_checked_gets_a_message(ex):
+    class Table(pd.DataFrame):
+        def __len__(self):
+            raise RuntimeError("broken")
+
+    result = ex.check("table", {"table": Table(TABLE)})
+    assert not result.passed and "could not be checked" in result.message
+
+
+@pytest.mark.parametrize("decimals", [None, 1, 2, 3, 4])
+def test_a_table_rounded_to_any_precision_passes(ex, decimals):
+    rounded = CHANGES if decimals is None else CHANGES.round(decimals)
+    assert ex.check("changes", {"changes": rounded}).passed, rounded
+    assert not ex.check("changes", {"changes": CHANGES.assign(change_pct=[-31.5, -0.6, -46.9])}).passed
+
+
+def test_a_demo_check_is_not_recorded_in_progress(tmp_path, monkeypatch, ex):
+    record = tmp_path / "progress.jsonl"
+    monkeypatch.setenv("COURSEKIT_PROGRESS", str(record))
+    demo = Exercise("t1", folder=tmp_path, demo=True)
+    assert not demo.check("lowest_year", {"lowest_year": 1999}).passed
+    assert not record.exists()
+    ex.check("lowest_year", {"lowest_year": 1999})
+    assert record.read_text().count('"correct": false') == 1
+
+
+def test_a_check_after_a_failed_answer_cell_grades_nothing_stale(ex, tmp_path, monkeypatch):
+    """In a real kernel: the answer cell raises, so the variable still holds the old value."""
+    from jupyter_client.manager import start_new_kernel
+
+    monkeypatch.setenv("COURSEKIT_PROGRESS", str(tmp_path / "progress.jsonl"))
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        def run(code: str) -> str:
+            texts = []
+
+            def keep(message):
+                content = message["content"]
+                texts.append(content.get("text", "") + content.get("data", {}).get("text/plain", "")
+                             + content.get("ename", ""))
+            client.execute_interactive(code, output_hook=keep, timeout=60)
+            return "".join(texts)
+
+        run(f"from coursekit.checks import Exercise\nex = Exercise('t1', folder={str(tmp_path)!r})")
+        assert "right form" in run("lowest_year = 1999")  + run("ex.check('lowest_year')")
+        assert "KeyError" in run("lowest_year = {}['year']  # the student's new try raises")
+        stale = run("ex.check('lowest_year')")
+        assert "stopped with an error" in stale and "KeyError" in stale and "right form" not in stale
+        assert "stopped with an error" in run("ex.check('lowest_year')")
+        run("unrelated = 1")  # another cell that runs fine changes nothing
+        assert "stopped with an error" in run("ex.check('lowest_year')")
+        assert "Passed" in run("lowest_year = 2016\nex.check('lowest_year')")  # fixed, checked in one cell
+        run("%time lowest_year = int('x')")  # a magic that raises marks it again
+        assert "stopped with an error" in run("ex.check('lowest_year')")
+        assert "Passed" in run("lowest_year = 2016") + run("ex.check('lowest_year')")
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    lines = (tmp_path / "progress.jsonl").read_text().splitlines()
+    assert len(lines) == 3  # the two stale checks are not recorded

@@ -402,14 +402,18 @@ def _shell():
     return module.get_ipython() if module is not None else None
 
 
+_ASSIGNMENT_LINE = re.compile(r"^\s*(?:%\w+\s+)?([A-Za-z_]\w*)\s*(?:[-+*/%@&|^]|//|\*\*)?=(?!=)", re.M)
+
+
 def _assigned(source: str) -> set[str]:
-    """Names a cell assigns at any level (x = ..., x += ..., for x in ..., import x, ...)."""
+    """Names a cell assigns (x = ..., x += ..., for x in ..., import x, %time x = ...)."""
+    names = set(_ASSIGNMENT_LINE.findall(source))  # also for a syntax error or a line magic
     shell = _shell()
     try:
         tree = ast.parse(shell.transform_cell(source) if shell is not None else source)
-    except Exception:  # noqa: BLE001 - a cell with a syntax error: read its assignments line by line
-        return set(re.findall(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/%@&|^]|//|\*\*)?=(?!=)", source, re.M))
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    except Exception:  # noqa: BLE001 - a cell with a syntax error: the lines above will do
+        return names
+    names |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
     names |= {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
               if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
     return names

@@ -258,6 +258,8 @@ def test_a_check_after_a_failed_answer_cell_grades_nothing_stale(ex, tmp_path, m
         run("%time lowest_year = int('x')")  # a magic that raises marks it again
         assert "stopped with an error" in run("ex.check('lowest_year')")
         assert "Passed" in run("lowest_year = 2016") + run("ex.check('lowest_year')")
+        run("lowest_year = (2016")  # a syntax error runs nothing
+        assert "SyntaxError" in run("ex.check('lowest_year')")
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)

@@ -3,19 +3,28 @@
 Nothing is ever sent anywhere. Each result is one line of JSON appended to a file
 (``~/.coursekit/progress.jsonl``). An append is a single small write, so a crash can damage
 at most the line being written, never earlier ones. When a line cannot be read, the file is
-copied to a backup, the readable lines are kept, and the learner is told where the backup
-is. Set the environment variable ``COURSEKIT_PROGRESS`` to another file to move the
-record, or to ``off`` to keep no record at all. ``reset()`` starts afresh, keeping a backup.
+copied to a backup, the readable lines are kept byte for byte, and the learner is told where
+the backup is. Writers and repairs take one lock (``progress.jsonl.lock``), so kernels that
+record while another repairs lose nothing; a symlinked record stays a symlink. Set the
+environment variable ``COURSEKIT_PROGRESS`` to another file to move the record, or to ``off``
+to keep no record at all. ``reset()`` starts afresh, keeping a backup.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
-import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: appends stay atomic, repairs are simply not locked
+    fcntl = None
 
 __all__ = ["Progress", "location", "record", "reset", "summary"]
 
@@ -28,6 +37,23 @@ def location() -> Path | None:
     return Path(setting).expanduser() if setting else Path.home() / ".coursekit" / "progress.jsonl"
 
 
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold the record's one lock (a file beside it) while appending or repairing."""
+    try:
+        descriptor = os.open(path.with_name(path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError:  # a folder we may not write in: appending may still work, repairing will say why not
+        descriptor = None
+    if fcntl is None or descriptor is None:
+        yield
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
 def record(kind: str, lesson: str, item: str, correct: bool, score: float) -> None:
     """Append one result. Never raises: a full disk must not break a lesson."""
     path = location()
@@ -37,11 +63,12 @@ def record(kind: str, lesson: str, item: str, correct: bool, score: float) -> No
                        "score": float(score), "at": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.write(descriptor, line.encode("utf-8"))
-        finally:
-            os.close(descriptor)
+        with _locked(path):
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(descriptor, line.encode("utf-8"))
+            finally:
+                os.close(descriptor)
     except OSError:
         pass
 
@@ -54,13 +81,42 @@ class Progress:
     message: str = ""
 
 
-def _readable(line: str) -> dict | None:
+_TYPES = {"kind": str, "lesson": str, "item": str, "correct": bool}
+
+
+def _readable(line: bytes) -> dict | None:
+    """One result, or None for a line that is not valid UTF-8 JSON with the right keys and types."""
     try:
-        entry = json.loads(line)
-    except json.JSONDecodeError:
+        entry = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    keys = {"kind", "lesson", "item", "correct", "score"}
-    return entry if isinstance(entry, dict) and keys <= entry.keys() else None
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), t) for k, t in _TYPES.items()):
+        return None
+    score = entry.get("score")
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        return None
+    return entry
+
+
+def _backup(path: Path, label: str) -> Path:
+    """A new, unused backup name beside ``path`` (two backups in one second get -2, -3, ...)."""
+    stamp = f"{path.name}.{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for number in range(1, 1000):
+        candidate = path.with_name(stamp if number == 1 else f"{stamp}-{number}")
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"too many backups named {stamp}-* in {path.parent}")
+
+
+def _read(path: Path) -> tuple[list[dict], list[bytes], int]:
+    """Results, the raw readable lines, and how many lines could not be read."""
+    lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+    entries = [(line, _readable(line)) for line in lines]
+    good = [(line, entry) for line, entry in entries if entry is not None]
+    return [entry for _, entry in good], [line for line, _ in good], len(lines) - len(good)
 
 
 def load() -> Progress:
@@ -69,21 +125,37 @@ def load() -> Progress:
     if path is None:
         return Progress([], "Progress recording is turned off (COURSEKIT_PROGRESS=off).")
     try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        results, _, lost = _read(path)
+        if not lost:
+            return Progress(results)
+        return _repair(path)
     except FileNotFoundError:
         return Progress([])
     except OSError as err:
-        return Progress([], f"Could not read {path} ({err.strerror}); showing no progress.")
-    lines = [line for line in text.splitlines() if line.strip()]
-    results = [entry for entry in map(_readable, lines) if entry is not None]
-    if len(results) == len(lines):
-        return Progress(results)
-    backup = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-    shutil.copy2(path, backup)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(entry) + "\n" for entry in results), encoding="utf-8")
-    os.replace(tmp, path)
-    lost = len(lines) - len(results)
+        return Progress([], f"Could not read {path} ({err.strerror}); showing no progress. "
+                            "Fix: check that the file and its folder can be read.")
+
+
+def _repair(path: Path) -> Progress:
+    real = path.resolve()  # a symlinked record stays a symlink: repair the file it points to
+    try:
+        with _locked(path):
+            results, lines, lost = _read(real)  # again, under the lock: another kernel may have repaired it
+            if not lost:
+                return Progress(results)
+            backup = _backup(real, "damaged")
+            backup.write_bytes(real.read_bytes())
+            descriptor, tmp = tempfile.mkstemp(prefix=real.name + ".", suffix=".tmp", dir=real.parent)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(b"".join(line + b"\n" for line in lines))
+            os.chmod(tmp, real.stat().st_mode & 0o777)
+            os.replace(tmp, real)
+    except OSError as err:
+        results, _, lost = _read(real)
+        return Progress(results, f"{lost} unreadable line(s) in your progress file {real} are skipped, but the "
+                                 f"file could not be repaired ({err.strerror}), so it is left exactly as it "
+                                 f"was. Fix: make {real.parent} writable, or set COURSEKIT_PROGRESS to a file "
+                                 "in a folder you can write.")
     return Progress(results, f"{lost} unreadable line(s) in your progress file were set aside; "
                              f"the original is kept as {backup}. Everything else is kept.")
 
@@ -93,14 +165,17 @@ def reset() -> Path | None:
     path = location()
     if path is None or not path.exists():
         return None
-    backup = path.with_name(f"{path.name}.reset-{time.strftime('%Y%m%d-%H%M%S')}")
-    os.replace(path, backup)
+    real = path.resolve()
+    with _locked(path):
+        backup = _backup(real, "reset")
+        os.replace(real, backup)  # a symlink at ``path`` stays; the next record recreates its target
     return backup
 
 
 def summary(lessons: list[dict] | None = None):
-    """Per lesson: quiz questions answered and right, exercise tasks passed (latest try counts
-    for quizzes, any pass for tasks), as a DataFrame; ``.attrs['message']`` reports repairs."""
+    """Per lesson: quiz questions answered and right, exercise tasks passed and tasks tried but
+    not passed yet (latest try counts for quizzes, any pass for tasks), as a DataFrame;
+    ``.attrs['message']`` reports repairs."""
     import pandas as pd
 
     from coursekit.toc import assessments, load_toc, published
@@ -108,12 +183,13 @@ def summary(lessons: list[dict] | None = None):
     progress = load()
     latest: dict[tuple, dict] = {}
     passed: set[tuple] = set()
+    tried: set[tuple] = set()
     for entry in progress.results:
         key = (entry["lesson"], entry["item"])
         if entry["kind"] == "quiz":
             latest[key] = entry
-        elif entry["kind"] == "check" and entry["correct"]:
-            passed.add(key)
+        elif entry["kind"] == "check":
+            (passed if entry["correct"] else tried).add(key)
     rows = []
     for lesson in lessons if lessons is not None else published(load_toc()):
         number = lesson["number"]
@@ -122,7 +198,9 @@ def summary(lessons: list[dict] | None = None):
         rows.append({"lesson": number, "title": lesson["title"],
                      "quiz answered": len(answered), "quiz right": sum(e["correct"] for e in answered),
                      "quiz questions": len(bank.questions),
-                     "tasks passed": sum((number, t) in passed for t in tasks), "tasks": len(tasks)})
+                     "tasks passed": sum((number, t) in passed for t in tasks),
+                     "tasks tried, not passed": sum((number, t) in tried - passed for t in tasks),
+                     "tasks": len(tasks)})
     table = pd.DataFrame(rows).set_index("lesson")
     table.attrs["message"] = progress.message
     return table
@@ -151,16 +229,21 @@ def dashboard() -> Dashboard:
 
     table = summary()
     quiz = (100 * table["quiz right"] / table["quiz questions"]).round(0)
-    tasks = (100 * table["tasks passed"] / table["tasks"].where(table["tasks"] > 0)).fillna(0).round(0)
+    def share(column: str):
+        return (100 * table[column] / table["tasks"].where(table["tasks"] > 0)).fillna(0).round(0)
+
+    tasks, tried = share("tasks passed"), share("tasks tried, not passed")
     figure = chart(title="Your progress by lesson", xlabel="Lesson", ylabel="Done (percent)",
                    source="your own record on this computer (coursekit.progress)",
-                   description=f"Bar chart of the share of quiz questions answered right and of exercise "
-                               f"tasks passed, per lesson; {int((quiz > 0).sum())} of {len(table)} lessons "
-                               "have quiz answers so far.")
+                   description=f"Bar chart of the share of quiz questions answered right, of exercise "
+                               f"tasks passed and of tasks tried but not passed yet, per lesson; "
+                               f"{int((quiz > 0).sum())} of {len(table)} lessons have quiz answers so far.")
     positions = range(len(table))
-    figure.ax.bar([p - 0.2 for p in positions], quiz, width=0.4, color=PALETTE[0], label="quiz questions right")
-    figure.ax.bar([p + 0.2 for p in positions], tasks, width=0.4, color=PALETTE[1], hatch="//",
+    figure.ax.bar([p - 0.27 for p in positions], quiz, width=0.27, color=PALETTE[0], label="quiz questions right")
+    figure.ax.bar(list(positions), tasks, width=0.27, color=PALETTE[1], hatch="//",
                   edgecolor="white", label="exercise tasks passed")
+    figure.ax.bar([p + 0.27 for p in positions], tried, width=0.27, color=PALETTE[2], hatch="..",
+                  edgecolor="white", label="tasks tried, not passed yet")
     figure.ax.set_xticks(list(positions), list(table.index))
     figure.ax.set_ylim(0, 100)
     figure.ax.legend(frameon=False, loc="upper right")

@@ -184,7 +184,7 @@ def load_tasks(path: Path) -> tuple[str, dict[str, Task]]:
             raise TaskFileError(f"{where}: each task must be a mapping with id, title, expect and hints.")
         for key in ("id", "title", "expect", "hints"):
             if not raw.get(key):
-                raise TaskFileError(f"{where}: '{key}' is missing. Fix: add it (see solutions/checks/README.md).")
+                raise TaskFileError(f"{where}: '{key}' is missing. Fix: add it (see CONTRIBUTING.md, \"Checks\").")
         expect = raw["expect"]
         if expect.get("type") not in TYPES:
             raise TaskFileError(f"{where}: expect.type must be one of {', '.join(TYPES)}, not {expect.get('type')!r}.")

@@ -265,3 +265,46 @@ def test_a_check_after_a_failed_answer_cell_grades_nothing_stale(ex, tmp_path, m
         manager.shutdown_kernel(now=True)
     lines = (tmp_path / "progress.jsonl").read_text().splitlines()
     assert len(lines) == 3  # the two stale checks are not recorded
+
+
+def _solution_code() -> set[str]:
+    """Every statement of every solution (between BEGIN and END SOLUTION), its assigned value,
+    and the argument of a wrapping call such as float(...), without spaces."""
+    import ast
+    import json
+    import re
+    from pathlib import Path
+
+    pieces = set()
+    for notebook in sorted((Path(__file__).resolve().parent.parent / "solutions").glob("*.ipynb")):
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            block = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", source, re.S)
+            if cell["cell_type"] != "code" or not block:
+                continue
+            code = block.group(1)
+            for node in ast.walk(ast.parse(code)):
+                if isinstance(node, ast.stmt) and not isinstance(node, ast.Module):
+                    pieces.add(ast.get_source_segment(code, node))
+                if isinstance(node, ast.Assign):
+                    pieces.add(ast.get_source_segment(code, node.value))
+                    if isinstance(node.value, ast.Call) and len(node.value.args) == 1:
+                        pieces.add(ast.get_source_segment(code, node.value.args[0]))
+    return {re.sub(r"\s+", "", piece) for piece in pieces if piece and len(re.sub(r"\s+", "", piece)) >= 12}
+
+
+def test_no_hint_gives_away_a_line_of_a_solution():
+    import re
+    from pathlib import Path
+
+    from coursekit.checks import load_tasks
+
+    code = _solution_code()
+    assert len(code) > 60  # the solutions were read
+    leaks = []
+    for path in sorted((Path(__file__).resolve().parent.parent / "solutions" / "checks").glob("*.yml")):
+        for task in load_tasks(path)[1].values():
+            for stage, hint in enumerate(task.hints, 1):
+                flat = re.sub(r"\s+", "", hint.replace("`", ""))
+                leaks += [f"{path.name} {task.id} stage {stage}: {piece}" for piece in code if piece in flat]
+    assert not leaks, "hints that contain solution code:\n" + "\n".join(leaks)

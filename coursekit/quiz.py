@@ -9,10 +9,12 @@ described in ``notebooks/quizzes/README.md``.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import numbers
 import random
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -277,6 +279,14 @@ def _yaml_error(path: Path, err: yaml.YAMLError) -> str:
     )
 
 
+def _alias(text: str) -> yaml.Token | None:
+    """The first YAML alias (*name) in ``text``: aliases can nest into a tiny file that expands
+    to gigabytes (a "billion laughs"), and a bank never needs them."""
+    if "&" not in text or "*" not in text:  # an alias needs an anchor
+        return None
+    return next((t for t in yaml.scan(text, Loader=_Loader) if isinstance(t, yaml.AliasToken)), None)
+
+
 def load_bank(path: str | Path) -> Bank:
     """Read, validate and build a bank; raise QuizBankError listing every problem found."""
     path = Path(path)
@@ -287,9 +297,21 @@ def load_bank(path: str | Path) -> Bank:
             f"{path}: no such quiz bank. Fix: check the lesson number; banks are "
             f"notebooks/quizzes/NN.yml."
         ) from None
+    except IsADirectoryError:
+        raise QuizBankError(f"{path}: is a folder, not a quiz bank. Fix: give the path of the bank's "
+                            "file inside it, like notebooks/quizzes/00.yml.") from None
     except UnicodeDecodeError:
         raise QuizBankError(f"{path}: not UTF-8 text. Fix: save the file as UTF-8.") from None
+    except OSError as err:
+        raise QuizBankError(f"{path}: cannot be read ({err.strerror}). Fix: check that the file "
+                            "exists and that you may read it.") from None
     try:
+        alias = _alias(text)
+        if alias is not None:
+            raise QuizBankError(
+                f"{path}, line {alias.start_mark.line + 1}: YAML aliases (*{alias.value}) are not allowed in "
+                "quiz banks. Fix: write the text out in full where it is needed."
+            )
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as err:
         raise QuizBankError(_yaml_error(path, err)) from None
@@ -311,17 +333,35 @@ def load_bank(path: str | Path) -> Bank:
 
 
 def _missing_course_files(data: Mapping[str, Any], path: Path) -> list[str]:
-    """Course-file sources (relative urls) must exist, so a typo or a renamed lesson is caught."""
+    """Course-file sources (relative urls) must exist inside the course, so a typo, a renamed
+    lesson or a path out of the course folder is caught."""
     problems = []
+    root = _course_root(path)
     for number, q in enumerate(data["questions"], 1):
         url = q["source"].get("url", "").strip()
-        if url and not re.match(r"https?://", url) and not (path.parent / url).exists():
+        if url and not re.match(r"https?://", url) and not (path.parent / url).resolve().is_relative_to(root):
+            problems.append(
+                f"{path}: question '{q['id']}' (#{number}), field 'source.url': {url!r} points outside "
+                f"the course folder {root}. Fix: cite a course file inside it, relative to this bank's "
+                "folder, like ../00_start_here.ipynb, or give a web address starting with https://."
+            )
+        elif url and not re.match(r"https?://", url) and not (path.parent / url).exists():
             problems.append(
                 f"{path}: question '{q['id']}' (#{number}), field 'source.url': course file "
                 f"{url!r} not found (looked for {(path.parent / url).resolve()}). Fix: write the "
                 "path relative to this bank's folder, like ../00_start_here.ipynb."
             )
     return problems
+
+
+def _course_root(path: Path) -> Path:
+    """The course folder: the nearest folder above the bank with a course.yml, else the bank's
+    folder's parent (banks live in notebooks/quizzes/ and cite lessons as ../NN_name.ipynb)."""
+    folder = path.resolve().parent
+    for candidate in folder.parents:
+        if (candidate / "course.yml").exists():
+            return candidate
+    return folder.parent
 
 
 def _build_bank(data: Mapping[str, Any], path: Path | None) -> Bank:
@@ -365,10 +405,15 @@ def _build_question(q: Mapping[str, Any]) -> Question:
 
 
 def _show(value: Any) -> str:
-    """A value as the author wrote it in YAML, shortened."""
+    """A value as the author wrote it in YAML, shortened; never raises."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = repr(value)
+    if isinstance(value, int) and abs(value) > 10**60:
+        return "a number with more than 60 digits"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a student's object whose __repr__ raises
+        return f"a {type(value).__name__} that cannot be shown"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -379,8 +424,8 @@ def _text_problem(value: Any) -> str | None:
         return f"must be text, got {_show(value)} (YAML reads yes/no/true/false/on/off as booleans)"
     if not isinstance(value, str):
         return f"must be text, got {_show(value)}"
-    if not value.strip():
-        return "is empty"
+    if not _key(value):
+        return "is empty" if not value.strip() else "has only invisible characters"
     return None
 
 
@@ -389,7 +434,12 @@ def _count(value: Any) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value) and abs(value) < 1e300
+    except OverflowError:  # an integer too large for a float, like 10**400
+        return False
 
 
 def _did_you_mean(word: Any, choices: Iterable[str]) -> str:
@@ -567,7 +617,7 @@ def _options_problems(q: Mapping[str, Any], bad: Any, need_text: Any) -> None:
             bad(f"{field}.text", f"{name}: text {_text_problem(text)}", "put the option's text in quotes")
         else:
             name = f"option {j} ({text.strip()!r})"
-            key = text.strip().casefold()
+            key = _key(text)
             if key in seen:
                 bad(f"{field}.text", f"{name} repeats option {seen[key]}", "make every option different")
             seen.setdefault(key, j)
@@ -607,6 +657,9 @@ def _numeric_problems(q: Mapping[str, Any], bad: Any, need_text: Any) -> None:
     answer = q.get("answer")
     if answer is None:
         bad("answer", "is missing", "add `answer:` with the number, like `answer: 866256`")
+    elif isinstance(answer, (int, float)) and not isinstance(answer, bool) and not _is_number(answer):
+        bad("answer", f"must be a finite number of a sensible size, got {_show(answer)}",
+            "write the answer in its unit, like `answer: 866256`; a number beyond 1e300 cannot be graded")
     elif not _is_number(answer):
         bad("answer", f"must be a number, got {_show(answer)}",
             "write digits only, without quotes or thousands separators, like `answer: 866256`")
@@ -636,10 +689,10 @@ def _order_problems(q: Mapping[str, Any], bad: Any, need_text: Any) -> None:
         for j, item in enumerate(items, 1):
             if _text_problem(item):
                 bad(f"items[{j}]", f"item {j} {_text_problem(item)}", "put the item's text in quotes")
-            elif item.strip().casefold() in seen:
+            elif _key(item) in seen:
                 bad(f"items[{j}]", f"item {j} ({item!r}) is a duplicate", "make every item different")
             else:
-                seen.add(item.strip().casefold())
+                seen.add(_key(item))
     need_text(q, "wrong_explanation", "wrong_explanation",
               "add `wrong_explanation:` with what commonly goes wrong in this order")
 
@@ -662,11 +715,11 @@ def _match_problems(q: Mapping[str, Any], bad: Any, need_text: Any) -> None:
                 value = pair.get(side)
                 if _text_problem(value):
                     bad(f"pairs[{j}].{side}", f"pair {j}: {side} {_text_problem(value)}", "put the text in quotes")
-                elif value.strip().casefold() in seen[side]:
+                elif _key(value) in seen[side]:
                     bad(f"pairs[{j}].{side}", f"pair {j}: {side} value {value!r} is used twice",
                         f"make every {side}-hand value different")
                 else:
-                    seen[side].add(value.strip().casefold())
+                    seen[side].add(_key(value))
     need_text(q, "wrong_explanation", "wrong_explanation",
               "add `wrong_explanation:` with what commonly goes wrong in this matching")
 
@@ -703,7 +756,10 @@ def _graded(q: Question, score: float, message: str) -> Result:
 
 
 def _key(text: str) -> str:
-    return text.strip().casefold()
+    """Text as compared: invisible characters (zero-width space, soft hyphen, ...) dropped,
+    compatibility forms unified (NFKC), spaces collapsed, case ignored."""
+    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return " ".join(unicodedata.normalize("NFKC", visible).split()).casefold()
 
 
 def _quote(text: str) -> str:
@@ -744,7 +800,10 @@ def _grade_multiple(q: Question, answer: Any) -> Result:
     if isinstance(answer, (str, numbers.Integral)) and not isinstance(answer, bool):
         picks = [answer]
     elif isinstance(answer, Iterable) and not isinstance(answer, Mapping):
-        picks = [p for p in answer if not _blank(p)]
+        limit = 2 * len(q.options)  # an endless iterator must not hang the quiz
+        picks = [p for p in itertools.islice(answer, limit + 1) if not _blank(p)]
+        if len(picks) > limit:
+            return _not_answered(f"Choose one or more of the {len(q.options)} options — got more than {limit} picks.")
     else:
         return _not_answered(f"Choose one or more options — got {_show(answer)}.")
     chosen: set[int] = set()
@@ -771,8 +830,9 @@ def _grade_multiple(q: Question, answer: Any) -> Result:
 
 
 def _grade_truefalse(q: Question, answer: Any) -> Result:
-    if isinstance(answer, bool):
-        value = answer
+    if isinstance(answer, bool) or (getattr(getattr(answer, "dtype", None), "kind", "") == "b"
+                                    and getattr(answer, "ndim", None) == 0):  # numpy.bool_ too
+        value = bool(answer)
     elif isinstance(answer, str) and _key(answer) in ("true", "false"):
         value = _key(answer) == "true"
     else:
@@ -786,7 +846,10 @@ def parse_number(text: Any, unit: str = "") -> float | str:
     """Read a number typed by a student ("866,256", "866 256", "12 %"), or say what is wrong."""
     example = f"Type a number, for example 1234 — got {_show(text)}"
     if isinstance(text, numbers.Real) and not isinstance(text, bool):
-        value = float(text)
+        try:
+            value = float(text)
+        except OverflowError:
+            return f"Type a number, for example 1234 — got {_show(text)}, which is too large."
     elif isinstance(text, str):
         s = text.strip()
         if unit and s.casefold().endswith(unit.casefold()):
@@ -798,7 +861,7 @@ def parse_number(text: Any, unit: str = "") -> float | str:
             return f"{example}. Use a point for decimals (3.5) and commas only between thousands (866,256)."
         try:
             value = float(s)
-        except ValueError:
+        except (ValueError, OverflowError):
             return f"{example}."
     else:
         return f"{example}."

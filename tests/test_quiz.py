@@ -480,6 +480,14 @@ VALIDATION_CASES = [
     (_drop("people", "explanation"), "question 'people'", "explanation", "is missing"),
     (_set("visitors", tolerence=5), "question 'visitors'", "tolerence", "unknown field for a numeric question. Fix: did you mean 'tolerance'?"),
     (_set("jet", options=[]), "question 'jet'", "options", "unknown field for a truefalse question"),
+    (_set("visitors", answer=10**400), "question 'visitors'", "answer", "a number with more than 60 digits"),
+    (lambda d: _question(d, "capital")["options"][2].update(text="Ank\u200bara"),
+     "question 'capital'", "options[3].text", "repeats option 2"),
+    (lambda d: _question(d, "capital")["options"][2].update(text="\u200b\u2060"),
+     "question 'capital'", "options[3].text", "has only invisible characters"),
+    (_set("events", items=["a", "b", "b\u200b"]), "question 'events'", "items[3]", "is a duplicate"),
+    (_set("people", pairs=[{"left": "a", "right": "b"}, {"left": "a\u00ad", "right": "c"}]),
+     "question 'people'", "pairs[2].left", "is used twice"),
 ]
 
 
@@ -535,3 +543,76 @@ def test_course_bank_loads_and_its_answers_grade_correct(path):
         assert grade(question, question.correct_answer()).correct, question.id
         if question.type == "order":
             assert question.shown_items() != list(question.items)
+
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _bomb(levels: int) -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 9) + "]" for k in range(1, levels)]
+    return "\n".join(lines) + f"\nlesson: *a{levels - 1}\ntitle: x\nquestions: []\n"
+
+
+@pytest.mark.parametrize("levels", [2, 9])
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path, levels):
+    import time
+
+    bank = tmp_path / "00.yml"
+    bank.write_text(_bomb(levels), encoding="utf-8")
+    assert levels < 9 or len(bank.read_bytes()) < 700  # the 600-byte bomb
+    started = time.perf_counter()
+    with pytest.raises(QuizBankError, match=r"00.yml, line 2: YAML aliases \(\*a0\) are not allowed.*Fix:"):
+        load_bank(bank)
+    assert time.perf_counter() - started < 2
+
+
+def test_a_bank_path_that_is_a_folder_gets_a_message(tmp_path):
+    with pytest.raises(QuizBankError, match="is a folder, not a quiz bank. Fix:"):
+        load_bank(tmp_path)
+
+
+def test_a_course_file_source_may_not_leave_the_course(tmp_path):
+    data = copy.deepcopy(BASE)
+    data["lesson"] = "05"
+    _question(data, "jet")["source"] = {"title": "Secrets", "url": "../" * 30 + "etc/passwd"}
+    (tmp_path / "quizzes").mkdir()
+    bank_file = tmp_path / "quizzes" / "05.yml"
+    bank_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(QuizBankError, match="field 'source.url': '(../)+etc/passwd' points outside the course folder"):
+        load_bank(bank_file)
+
+
+class _Unprintable:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+@pytest.mark.parametrize("qid", ["capital", "sanctions", "jet", "visitors", "events", "people"])
+def test_an_answer_whose_repr_raises_gets_a_message(qid):
+    result = grade(Q(qid), _Unprintable())
+    assert not result.answered and "_Unprintable that cannot be shown" in result.message
+
+
+def test_an_endless_iterator_does_not_hang_a_multiple_choice_question():
+    import itertools
+
+    result = grade(Q("sanctions"), itertools.count())
+    assert not result.answered and "got more than" in result.message
+    assert not grade(Q("sanctions"), itertools.repeat("nonsense")).answered
+
+
+def test_a_huge_number_typed_as_an_answer_gets_a_message():
+    for answer in (10**400, -(10**400)):
+        result = grade(Q("visitors"), answer)
+        assert not result.answered and "too large" in result.message
+    assert not grade(Q("visitors"), "1" + "0" * 400).answered
+
+
+def test_numpy_booleans_and_invisible_characters_are_accepted_as_answers():
+    import numpy as np
+
+    right = Q("jet").answer
+    assert grade(Q("jet"), np.bool_(right)).correct and not grade(Q("jet"), np.bool_(not right)).correct
+    assert grade(Q("capital"), "An\u200bkara").correct

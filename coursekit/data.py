@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -34,11 +35,17 @@ def data_dir() -> Path:
 
 
 def _package() -> dict:
-    path = data_dir() / "datapackage.json"
+    folder = data_dir()
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"COURSEKIT_DATA is set to {folder}, which is a file, not a folder. Fix: point it at the "
+                        "folder that holds datapackage.json, or unset it to use the course's data/ folder.")
+    path = folder / "datapackage.json"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"The data description {path} is missing. Fix: {RESTORE_HINT}.") from None
+    except OSError as err:
+        raise DataError(f"The data description {path} cannot be read ({err.strerror}). Fix: {RESTORE_HINT}.") from None
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text. Fix: {RESTORE_HINT}.") from None
     try:
@@ -50,7 +57,27 @@ def _package() -> dict:
         ) from None
     if not isinstance(package, dict) or not isinstance(package.get("resources"), list):
         raise DataError(f"{path} has no list of 'resources'. Fix: {RESTORE_HINT}.")
+    for number, resource in enumerate(package["resources"], start=1):
+        _check_resource(path, number, resource)
     return package
+
+
+def _check_resource(path: Path, number: int, resource) -> None:
+    """The parts of a resource that load() relies on: a name, a path and named fields."""
+    where = f"{path}, resource {number}"
+    if not isinstance(resource, dict) or not isinstance(resource.get("name"), str):
+        raise DataError(f"{where} has no 'name'. Fix: give every resource a name, or {RESTORE_HINT}.")
+    where = f"{path}, resource '{resource['name']}'"
+    if not isinstance(resource.get("path"), str) or not resource["path"].strip():
+        raise DataError(f"{where} has no 'path' (the CSV file to read). Fix: add it, like "
+                        f"\"path\": \"{resource['name']}.csv\", or {RESTORE_HINT}.")
+    fields = resource.get("schema", {}).get("fields", []) if isinstance(resource.get("schema"), dict) else None
+    if not isinstance(fields, list):
+        raise DataError(f"{where}: 'schema.fields' must be a list of columns. Fix: {RESTORE_HINT}.")
+    for column, fld in enumerate(fields, start=1):
+        if not isinstance(fld, dict) or not isinstance(fld.get("name"), str) or not fld["name"]:
+            raise DataError(f"{where}: field {column} of 'schema.fields' has no 'name'. Fix: name it after its "
+                            f"column in the CSV header, or {RESTORE_HINT}.")
 
 
 def datasets() -> list[str]:
@@ -114,14 +141,22 @@ def about(name: str) -> Provenance:
     )
 
 
-def _read_rows(path: Path) -> list[list[str]]:
+def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """Each row with the line it starts on (a quoted field may span several lines)."""
     try:
         with path.open(encoding="utf-8", newline="") as handle:
-            return list(csv.reader(handle, strict=True))
+            reader = csv.reader(handle, strict=True)
+            rows, line = [], 1
+            for row in reader:
+                rows.append((line, row))
+                line = reader.line_num + 1
+            return rows
     except FileNotFoundError:
         raise DataError(f"The data file {path} is missing. Fix: {RESTORE_HINT}.") from None
     except UnicodeDecodeError as err:
         raise DataError(f"{path} is not UTF-8 text (byte {err.start}). Fix: {RESTORE_HINT}.") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder, not a CSV file. Fix: {RESTORE_HINT}.") from None
     except csv.Error as err:
         raise DataError(f"{path} is not a readable CSV file ({err}). Fix: {RESTORE_HINT}.") from None
 
@@ -129,6 +164,8 @@ def _read_rows(path: Path) -> list[list[str]]:
 _YEARMONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _YEAR = re.compile(r"^\d{4}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")  # no NaN, inf, 2_59, spaces or commas
+_INT64 = 2**63
 
 
 def _parse(value: str, kind: str):
@@ -138,12 +175,14 @@ def _parse(value: str, kind: str):
     if kind == "integer":
         if not re.fullmatch(r"-?\d+", value):
             raise ValueError("a whole number such as 1234 (no spaces, commas or decimals)")
+        if not -_INT64 <= int(value) < _INT64:
+            raise ValueError("a whole number of at most 18 digits (this one is too large to store)")
         return int(value)
     if kind == "number":
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError("a number such as 12.5 (no commas or units)") from None
+        if not _NUMBER.fullmatch(value) or not math.isfinite(float(value)):
+            raise ValueError("a number such as 12.5 (digits and one decimal point; no NaN, inf, commas, "
+                             "underscores or units; leave a missing value empty)")
+        return float(value)
     if kind == "boolean":
         if value not in ("true", "false"):
             raise ValueError("true or false")
@@ -190,6 +229,9 @@ def _check_constraints(values: list, lines: list[int], fld: dict, where) -> None
                 raise DataError(f"{where(line)}: column '{fld['name']}' is empty but a value is required. "
                                 f"Fix: fill it in from the cited source, or {RESTORE_HINT}.")
             continue
+        if "pattern" in rules and isinstance(value, str) and not _pattern(rules["pattern"], fld, where).fullmatch(value):
+            raise DataError(f"{where(line)}: column '{fld['name']}' has '{value}', which does not match the "
+                            f"pattern {rules['pattern']!r}. Fix: correct the value to that form.")
         if "enum" in rules and value not in rules["enum"]:
             raise DataError(f"{where(line)}: column '{fld['name']}' has '{value}', which is not one of "
                             f"{', '.join(map(str, rules['enum']))}. Fix: use one of those values.")
@@ -201,6 +243,14 @@ def _check_constraints(values: list, lines: list[int], fld: dict, where) -> None
                             f"{rules['maximum']}. Fix: check the value against its source.")
     if rules.get("unique"):
         _check_unique([(v,) for v in values], lines, [fld["name"]], where)
+
+
+def _pattern(pattern, fld: dict, where) -> re.Pattern:
+    try:
+        return re.compile(str(pattern))
+    except re.error as err:
+        raise DataError(f"{where(None)}: column '{fld['name']}' has the pattern {pattern!r}, which is not a valid "
+                        f"regular expression ({err}). Fix: correct it in datapackage.json.") from None
 
 
 def _check_unique(keys: list[tuple], lines: list[int], columns: list[str], where) -> None:
@@ -244,11 +294,11 @@ def load(name: str) -> pd.DataFrame:
 
     rows = _read_rows(path)
     expected = [f["name"] for f in fields]
-    if not rows or rows[0] != expected:
-        found = rows[0] if rows else "nothing (the file is empty)"
+    if not rows or rows[0][1] != expected:
+        found = rows[0][1] if rows else "nothing (the file is empty)"
         raise DataError(f"{where(1)}: the header should be {expected} but is {found}. Fix: {RESTORE_HINT}.")
     raw, lines = [], []
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in rows[1:]:
         if row == []:
             continue
         if len(row) != len(expected):

@@ -132,3 +132,80 @@ def test_corrupt_description(package):
     (package / "datapackage.json").unlink()
     with pytest.raises(DataError, match="datapackage.json is missing"):
         data.datasets()
+
+
+
+# --- bad input: numbers, patterns, the description and the data folder ----------------------
+
+SHARES = {
+    "name": "shares", "path": "shares.csv", "title": "Shares", "description": "Test rows.",
+    "sources": [{"title": "Ministry", "path": "https://example.org/"}],
+    "schema": {"fields": [
+        {"name": "id", "type": "string", "constraints": {"required": True, "pattern": "[a-z_]+"}},
+        {"name": "share_pct", "type": "number", "constraints": {"required": True}},
+        {"name": "lines", "type": "integer"},
+    ], "missingValues": [""]},
+}
+
+
+@pytest.fixture
+def shares(package):
+    description = dict(PACKAGE, resources=PACKAGE["resources"] + [SHARES])
+    (package / "datapackage.json").write_text(json.dumps(description))
+    (package / "shares.csv").write_text("id,share_pct,lines\ntomatoes,12.5,3\nflights,-1.25e2,\n")
+    return package
+
+
+def test_numbers_load_in_plain_and_scientific_form(shares):
+    frame = data.load("shares")
+    assert frame["share_pct"].tolist() == [12.5, -125.0] and frame["lines"].isna().tolist() == [False, True]
+
+
+@pytest.mark.parametrize("cell", ["NaN", "nan", "inf", "-Infinity", "2_59", " 12", "12%", "1e999"])
+def test_a_required_number_column_refuses_nan_inf_and_python_spellings(shares, cell):
+    (shares / "shares.csv").write_text(f"id,share_pct,lines\ntomatoes,{cell},3\n")
+    with pytest.raises(DataError, match=r"shares.csv, line 2: column 'share_pct' has .*should be a number such as "
+                                        r"12.5.*no NaN, inf.*Fix:"):
+        data.load("shares")
+
+
+def test_pattern_constraints_are_checked(shares):
+    (shares / "shares.csv").write_text("id,share_pct,lines\nTomatoes!,12.5,3\n")
+    with pytest.raises(DataError, match=r"line 2: column 'id' has 'Tomatoes!', which does not match the "
+                                        r"pattern '\[a-z_\]\+'. Fix:"):
+        data.load("shares")
+
+
+def test_an_integer_beyond_int64_gets_a_message(shares):
+    (shares / "shares.csv").write_text("id,share_pct,lines\ntomatoes,12.5,99999999999999999999\n")
+    with pytest.raises(DataError, match=r"line 2: column 'lines' has '9+', but it should be a whole number of "
+                                        r"at most 18 digits"):
+        data.load("shares")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: r.pop("path"), r"resource 'arrivals' has no 'path' \(the CSV file to read\). Fix:"),
+    (lambda r: r["schema"]["fields"][1].pop("name"), r"resource 'arrivals': field 2 of 'schema.fields' has no 'name'"),
+    (lambda r: r.pop("name"), r"resource 1 has no 'name'"),
+])
+def test_a_description_without_path_or_field_name_gets_a_message(package, change, message):
+    description = json.loads(json.dumps(PACKAGE))
+    change(description["resources"][0])
+    (package / "datapackage.json").write_text(json.dumps(description))
+    with pytest.raises(DataError, match=message):
+        data.load("arrivals")
+
+
+def test_coursekit_data_pointing_at_a_file_gets_a_message(package, monkeypatch):
+    monkeypatch.setenv("COURSEKIT_DATA", str(package / "arrivals.csv"))
+    with pytest.raises(DataError, match=r"COURSEKIT_DATA is set to .*arrivals.csv, which is a file, not a folder"):
+        data.datasets()
+
+
+def test_a_bad_row_after_a_multi_line_field_is_reported_on_its_own_line(package):
+    (package / "arrivals.csv").write_text(GOOD + '2014-03,5,confirmed,"https://x.org/a\nsecond line"\n2014-04,7\n')
+    with pytest.raises(DataError, match=r"line 6: the row has 2 values"):
+        data.load("arrivals")
+    (package / "arrivals.csv").write_text(GOOD + '2014-03,5,confirmed,"https://x.org/a\nb"\n2014-01,7,confirmed,x\n')
+    with pytest.raises(DataError, match=r"line 6: the row repeats month=2014-01 \(already on line 2\)"):
+        data.load("arrivals")

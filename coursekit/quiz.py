@@ -279,12 +279,31 @@ def _yaml_error(path: Path, err: yaml.YAMLError) -> str:
     )
 
 
-def _alias(text: str) -> yaml.Token | None:
-    """The first YAML alias (*name) in ``text``: aliases can nest into a tiny file that expands
-    to gigabytes (a "billion laughs"), and a bank never needs them."""
-    if "&" not in text or "*" not in text:  # an alias needs an anchor
-        return None
-    return next((t for t in yaml.scan(text, Loader=_Loader) if isinstance(t, yaml.AliasToken)), None)
+def _parse(text: str, path: Path) -> Any:
+    """Parse YAML, refusing aliases (*name): they can nest into a tiny file that expands to
+    gigabytes when walked (a "billion laughs"), and a bank never needs them. An alias shows
+    in the parsed node tree as a node reached twice, so the check costs no second parse."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        seen: set[int] = set()
+        stack = [node] if node is not None else []
+        while stack:
+            current = stack.pop()
+            if id(current) in seen:
+                raise QuizBankError(
+                    f"{path}, line {current.start_mark.line + 1}: the block that starts here is repeated by a "
+                    "YAML alias (*name); aliases are not allowed in quiz banks. Fix: write the text out in "
+                    "full where it is needed."
+                )
+            seen.add(id(current))
+            if isinstance(current, yaml.SequenceNode):
+                stack.extend(current.value)
+            elif isinstance(current, yaml.MappingNode):
+                stack.extend(item for pair in current.value for item in pair)
+        return loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
 
 
 def load_bank(path: str | Path) -> Bank:
@@ -306,13 +325,7 @@ def load_bank(path: str | Path) -> Bank:
         raise QuizBankError(f"{path}: cannot be read ({err.strerror}). Fix: check that the file "
                             "exists and that you may read it.") from None
     try:
-        alias = _alias(text)
-        if alias is not None:
-            raise QuizBankError(
-                f"{path}, line {alias.start_mark.line + 1}: YAML aliases (*{alias.value}) are not allowed in "
-                "quiz banks. Fix: write the text out in full where it is needed."
-            )
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = _parse(text, path)
     except yaml.YAMLError as err:
         raise QuizBankError(_yaml_error(path, err)) from None
     problems = validate_bank(data, where=str(path))

@@ -768,11 +768,19 @@ def _graded(q: Question, score: float, message: str) -> Result:
     )
 
 
+_INVISIBLE = re.compile(  # the Unicode format characters (category Cf): zero-width space, soft hyphen, ...
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u0890\u0891\u08e2\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
+
+
 def _key(text: str) -> str:
     """Text as compared: invisible characters (zero-width space, soft hyphen, ...) dropped,
     compatibility forms unified (NFKC), spaces collapsed, case ignored."""
-    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return " ".join(unicodedata.normalize("NFKC", visible).split()).casefold()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
+    return " ".join(text.split()).casefold()
 
 
 def _quote(text: str) -> str:

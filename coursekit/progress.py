@@ -44,14 +44,14 @@ def _locked(path: Path):
         descriptor = os.open(path.with_name(path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
     except OSError:  # a folder we may not write in: appending may still work, repairing will say why not
         descriptor = None
-    if fcntl is None or descriptor is None:
-        yield
-        return
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        if descriptor is not None and fcntl is not None:
+            with contextlib.suppress(OSError):  # a file system without locks (some network or browser ones)
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(descriptor)  # closing releases the lock
+        if descriptor is not None:
+            os.close(descriptor)  # closing releases the lock
 
 
 def record(kind: str, lesson: str, item: str, correct: bool, score: float) -> None:

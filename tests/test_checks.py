@@ -308,3 +308,19 @@ def test_no_hint_gives_away_a_line_of_a_solution():
                 flat = re.sub(r"\s+", "", hint.replace("`", ""))
                 leaks += [f"{path.name} {task.id} stage {stage}: {piece}" for piece in code if piece in flat]
     assert not leaks, "hints that contain solution code:\n" + "\n".join(leaks)
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 3])
+def test_the_right_yoy_2015_passes_however_it_is_rounded(decimals, monkeypatch):
+    from pathlib import Path
+
+    from coursekit.data import load
+
+    monkeypatch.setenv("COURSEKIT_PROGRESS", "off")
+    monthly = load("tourism_russia_monthly")
+    by_year = monthly.assign(year=monthly["month"].dt.year, number=monthly["month"].dt.month).pivot(
+        index="number", columns="year", values="visitors").astype(float)
+    change = ((by_year[2015] - by_year[2014]) / by_year[2014] * 100).round(decimals)
+    yoy_2015 = pd.DataFrame({"month": change.index, "change_pct": change.to_numpy()})
+    ex = Exercise("03", folder=Path(__file__).resolve().parent.parent / "exercises")
+    assert ex.check("yoy_2015", {"yoy_2015": yoy_2015}).passed

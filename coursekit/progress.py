@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import tempfile
 import time
@@ -87,14 +86,14 @@ _TYPES = {"kind": str, "lesson": str, "item": str, "correct": bool}
 def _readable(line: bytes) -> dict | None:
     """One result, or None for a line that is not valid UTF-8 JSON with the right keys and types."""
     try:
-        entry = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        entry = json.loads(line.decode("utf-8"))  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    except (ValueError, RecursionError):
         return None
     if not isinstance(entry, dict) or not all(isinstance(entry.get(k), t) for k, t in _TYPES.items()):
         return None
     score = entry.get("score")
-    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
-        return None
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not -1e9 < score < 1e9:
+        return None  # also NaN, infinity and integers too large for a float
     return entry
 
 

@@ -145,17 +145,22 @@ def test_lesson_00_does_not_record_its_deliberately_wrong_demo_answer(store, mon
     {"kind": "check", "lesson": "00", "item": "x", "correct": True, "score": "1"},
     {"kind": "quiz", "lesson": "00", "item": ["run-order"], "correct": True, "score": 1},
     {"kind": "quiz", "lesson": "00", "item": "run-order", "correct": True, "score": None},
+    {"kind": "quiz", "lesson": "00", "item": "run-order", "correct": True, "score": 10**400},
+    {"kind": "quiz", "lesson": "00", "item": "run-order", "correct": True, "score": float("nan")},
+    "[" * 100_000 + "]" * 100_000,  # deeper than the JSON parser's recursion limit
+    '{"kind": "quiz", "lesson": "00", "item": "x", "correct": true, "score": 1' + "0" * 5000 + "}",
 ])
 def test_a_line_with_the_right_keys_but_wrong_types_is_set_aside(store, line, capsys):
     from coursekit.__main__ import main
 
     progress.record("quiz", "00", "run-order", True, 1.0)
-    store.write_text(store.read_text() + json.dumps(line) + "\n")
+    line = line if isinstance(line, str) else json.dumps(line)
+    store.write_text(store.read_text() + line + "\n")
     table = progress.summary()
     assert table.loc["00", "quiz answered"] == 1 and "1 unreadable line(s)" in table.attrs["message"]
-    store.write_text(store.read_text() + json.dumps(line) + "\n")
+    store.write_text(store.read_text() + line + "\n")
     assert "set aside" in progress.dashboard()._repr_mimebundle_()["text/plain"]
-    store.write_text(store.read_text() + json.dumps(line) + "\n")
+    store.write_text(store.read_text() + line + "\n")
     assert main(["progress"]) == 0 and "set aside" in capsys.readouterr().out
 
 

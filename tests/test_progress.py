@@ -234,39 +234,38 @@ def test_a_damaged_file_in_an_unwritable_folder_is_left_alone(store):
     assert "could not be repaired" in loaded.message and len(loaded.results) == 1
 
 
-def _until(start: float, seconds: float):
-    """Wait for a common start time, then yield until ``seconds`` have passed (workers overlap)."""
+def _until(barrier, seconds: float):
+    """Wait until every worker is ready, then yield until ``seconds`` have passed (workers overlap)."""
     import time
 
-    time.sleep(max(0.0, start - time.time()))
-    while time.time() < start + seconds:
+    barrier.wait(120)
+    end = time.time() + seconds
+    while time.time() < end:
         yield
 
 
-def _record_for(path: str, start: float) -> None:
+def _record_for(path: str, barrier) -> None:
     import os
 
     os.environ["COURSEKIT_PROGRESS"] = path
-    for i, _ in enumerate(_until(start, 1.5)):
+    for i, _ in enumerate(_until(barrier, 1.5)):
         progress.record("check", "03", f"r{i}", True, 1)
 
 
-def _damage_and_repair_for(path: str, start: float) -> None:
+def _damage_and_repair_for(path: str, barrier) -> None:
     import os
 
     os.environ["COURSEKIT_PROGRESS"] = path
-    for _ in _until(start, 1.5):
+    for _ in _until(barrier, 1.5):
         with open(path, "ab") as handle:
             handle.write(b"{]\n")
         progress.load()
 
 
 def _run_at_once(*targets, path) -> None:
-    import time
-
     context = multiprocessing.get_context("spawn")
-    start = time.time() + 3  # after every worker has imported the course
-    workers = [context.Process(target=target, args=(str(path), start)) for target in targets]
+    barrier = context.Barrier(len(targets))  # start together, after every worker has imported the course
+    workers = [context.Process(target=target, args=(str(path), barrier)) for target in targets]
     for w in workers:
         w.start()
     for w in workers:

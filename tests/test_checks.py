@@ -242,7 +242,7 @@ def test_a_check_after_a_failed_answer_cell_grades_nothing_stale(ex, tmp_path, m
             def keep(message):
                 content = message["content"]
                 texts.append(content.get("text", "") + content.get("data", {}).get("text/plain", "")
-                             + content.get("ename", ""))
+                             + content.get("ename", "") + " ".join(content.get("data", {})))
             client.execute_interactive(code, output_hook=keep, timeout=60)
             return "".join(texts)
 
@@ -251,6 +251,7 @@ def test_a_check_after_a_failed_answer_cell_grades_nothing_stale(ex, tmp_path, m
         assert "KeyError" in run("lowest_year = {}['year']  # the student's new try raises")
         stale = run("ex.check('lowest_year')")
         assert "stopped with an error" in stale and "KeyError" in stale and "right form" not in stale
+        assert "text/markdown" in stale and "`" not in stale.split("text/plain")[0]  # Markdown shown, plain text clean
         assert "stopped with an error" in run("ex.check('lowest_year')")
         run("unrelated = 1")  # another cell that runs fine changes nothing
         assert "stopped with an error" in run("ex.check('lowest_year')")

@@ -370,10 +370,15 @@ def _answer_signature(task: Task, scope: dict) -> str | None:
     try:
         if value is None or value is Ellipsis or (hasattr(value, "__len__") and len(value) == 0):
             return None
+        kind = task.expect["type"]
+        if kind in ("int", "float") and hasattr(value, "item"):
+            value = value.item()  # np.int64(2016) is the same answer as 2016
         try:
+            if not isinstance(value, TYPES["float" if kind == "int" else kind]):
+                raise TypeError  # not read as an answer: it may be an endless iterator
             text = _canonical(value, task.expect)[0]
         except Exception:  # noqa: BLE001 - a value of the wrong kind: its type and text will do
-            text = f"{type(value).__name__}:{value!r}"
+            text = f"{type(value).__name__}:{value!r:.1000}"
     except Exception:  # noqa: BLE001 - an object that cannot even be shown counts as a new answer
         return f"object:{id(value)}"
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()

@@ -192,6 +192,7 @@ class RaisesOnFloat:
     ("ids", [RaisesOnFloat()], "not the right value"),
     ("groups", {"fruit": 5, "vegetables": 7}.items(), "Tip: turn it into a dictionary with dict(...)"),
     ("ids", {"tomatoes": 1}.keys(), "with set(...)"),
+    ("ids", __import__("itertools").count(), "should be a collection of values"),  # endless: never read
 ])
 def test_odd_values_get_a_message_not_a_traceback(ex, task_id, value, expected_words):
     result = ex.check(task_id, {task_id: value})

@@ -822,7 +822,10 @@ def _grade_multiple(q: Question, answer: Any) -> Result:
         picks = [answer]
     elif isinstance(answer, Iterable) and not isinstance(answer, Mapping):
         limit = 2 * len(q.options)  # an endless iterator must not hang the quiz
-        picks = [p for p in itertools.islice(answer, limit + 1) if not _blank(p)]
+        try:
+            picks = [p for p in itertools.islice(answer, limit + 1) if not _blank(p)]
+        except TypeError:  # iterable in name only, like a 0-d numpy array
+            return _not_answered(f"Choose one or more options — got {_show(answer)}.")
         if len(picks) > limit:
             return _not_answered(f"Choose one or more of the {len(q.options)} options — got more than {limit} picks.")
     else:

@@ -602,6 +602,7 @@ def test_an_endless_iterator_does_not_hang_a_multiple_choice_question():
     result = grade(Q("sanctions"), itertools.count())
     assert not result.answered and "got more than" in result.message
     assert not grade(Q("sanctions"), itertools.repeat("nonsense")).answered
+    assert "Choose one or more options" in grade(Q("sanctions"), __import__("numpy").array(1)).message
 
 
 def test_a_huge_number_typed_as_an_answer_gets_a_message():

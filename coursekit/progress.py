@@ -162,7 +162,7 @@ def _repair(path: Path) -> Progress:
 def reset() -> Path | None:
     """Start a fresh record; the old one is kept as a backup, whose path is returned."""
     path = location()
-    if path is None or not path.exists():
+    if path is None or not path.is_file():  # nothing recorded yet (or a folder, which is not a record)
         return None
     real = path.resolve()
     with _locked(path):

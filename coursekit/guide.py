@@ -32,6 +32,23 @@ def _misconceptions(bank, tasks) -> list[str]:
     return found
 
 
+def _written_work(number: str, root: Path) -> list[str]:
+    """The rubric of the lesson's written work and its marking notes (from solutions/rubrics/)."""
+    from coursekit.marking import rubric
+
+    spec = rubric(number, root)
+    if spec is None:
+        return []
+    lines = ["", "### Marking the written work", "",
+             f"Collect and mark with `python -m coursekit marking collect SUBMISSIONS --exercise {number}` "
+             "(see the README).", "", "| Criterion | Points | Answer cell (grade_id) |", "|---|---:|---|"]
+    lines += [f"| {c.name} | {c.points:g} | `{c.id}` |" for c in spec.criteria]
+    lines += [f"| **Total** | {spec.points:g} | |"]
+    if spec.notes:
+        lines += ["", spec.notes]
+    return lines
+
+
 def instructor_guide(root: Path = ROOT) -> str:
     toc = load_toc(root)
     lessons = published(toc)
@@ -68,4 +85,5 @@ def instructor_guide(root: Path = ROOT) -> str:
         if misconceptions:
             lines += ["", "### Common misconceptions the materials address", ""]
             lines += [f"- {m}" for m in misconceptions]
+        lines += _written_work(number, root)
     return "\n".join(lines) + "\n"

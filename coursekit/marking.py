@@ -279,7 +279,7 @@ def _with_section(text: str, section: str) -> str:
     return text.rstrip("\n") + "\n\n" + section + "\n"
 
 
-def _write(path: Path, text: str) -> None:
+def write_file(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -293,11 +293,11 @@ def import_marks(sheet: Path, exercise: str, marks_out: Path, feedback_dir: Path
     if spec is None:
         raise MarkingError(f"Exercise {exercise} has no written work to mark.")
     marks = read_marks(sheet, spec)  # everything is checked before anything is written
-    _write(Path(marks_out), marks_csv(spec, marks))
+    write_file(Path(marks_out), marks_csv(spec, marks))
     if feedback_dir:
         for entry in marks:
             path = Path(feedback_dir) / feedback_name(entry.student, entry.file, exercise)
             old = path.read_text(encoding="utf-8") if path.exists() else \
                 f"# Exercise {exercise}: feedback for {entry.student}\n"
-            _write(path, _with_section(old, feedback_section(spec, entry)))
+            write_file(path, _with_section(old, feedback_section(spec, entry)))
     return marks

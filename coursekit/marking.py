@@ -280,6 +280,7 @@ def _with_section(text: str, section: str) -> str:
 
 
 def write_file(path: Path, text: str) -> None:
+    """Write ``text`` atomically: a crash leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")

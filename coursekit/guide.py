@@ -57,7 +57,8 @@ def instructor_guide(root: Path = ROOT) -> str:
              "solutions/checks/. Do not edit by hand. -->", "",
              f"*{toc['title']}*", "",
              "Solutions are in `solutions/`; students work in `exercises/`. Grade a class with "
-             "`python -m coursekit grade SUBMISSIONS --exercise NN` (see the README).", "",
+             "`python -m coursekit grade SUBMISSIONS --exercise NN`, mark the written work with `python -m coursekit "
+             "marking` and combine a term with `python -m coursekit gradebook` (see the README).", "",
              "## Schedule", "", "| Lesson | Title | Teaching (min) | Exercises (min) | Running total (min) |",
              "|---|---|---:|---:|---:|"]
     total = 0

@@ -26,6 +26,10 @@ What cannot be compared, and why:
   marks them by hand, so after autograding their score is empty (answered) or 0 (untouched), and
   ``coursekit grade`` does not score them at all: they are marked with ``coursekit marking``. The
   test checks instead that nbgrader's maximum for them equals the rubric's.
+- **A deleted check cell.** nbgrader scores the missing grade cell 0; ``coursekit grade``
+  restores the locked cell, scores the task and marks the submission *tampered* (measured on
+  exercise 00: nbgrader 0, coursekit 1 for that task). Which is right is a policy decision for
+  ``coursekit grade``, so no generated submission deletes a check cell.
 - **Hostile code that replaces the checker** (``ex.check = lambda *a: None``, or patching
   ``coursekit.checks``). nbgrader runs checks in the student's own kernel, so such code passes
   every check there; ``coursekit grade`` scores outside the student's process (tests/test_grade.py).

@@ -178,6 +178,7 @@ def quiz_fallbacks(page) -> list[str]:
 def axe_problems(page, selector: str) -> list[str]:
     """Serious and critical axe-core violations inside the elements matching selector."""
     found = []
+    assert page.locator(selector).count(), f"nothing on the page matches {selector}"
     for element in range(page.locator(selector).count()):
         page.locator(selector).nth(element).scroll_into_view_if_needed()
     results = Axe().run(page, context=selector)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coursekit.toc import assessments, load_toc, published
+from coursekit.toc import assessments, load_toc, published, reading_for, reading_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,4 +68,7 @@ def instructor_guide(root: Path = ROOT) -> str:
         if misconceptions:
             lines += ["", "### Common misconceptions the materials address", ""]
             lines += [f"- {m}" for m in misconceptions]
+        reading = reading_for(toc, number)
+        if reading:
+            lines += ["", "### Further reading", ""] + [f"- {reading_markdown(item)}" for item in reading]
     return "\n".join(lines) + "\n"

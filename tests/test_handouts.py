@@ -75,6 +75,7 @@ def test_page_loads_nothing_from_the_network(built, name):
     remote = [url for url in fetched if re.match(r"(https?:)?//", url.strip(), re.IGNORECASE)]
     assert remote == []
     assert "<script" not in page  # nothing to run: no require.js, MathJax, Mermaid or widget manager
+    assert "NBVAL" not in page  # the test marker is a cell tag, not a line readers see
     assert "application/vnd.jupyter.widget" not in page  # widget views and state are gone
 
 

@@ -15,9 +15,9 @@ from coursekit.toc import assessments, load_toc, published, reading_for, reading
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _one_line(text: str, limit: int = 110) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _one_line(text: str) -> str:
+    """The whole text on one line (never shortened: a cut explanation explains nothing)."""
+    return " ".join(str(text).split())
 
 
 def _misconceptions(bank, tasks) -> list[str]:
@@ -25,10 +25,10 @@ def _misconceptions(bank, tasks) -> list[str]:
     for q in bank.questions:
         for text in (q.wrong_explanation, q.too_low, q.too_high):
             if text:
-                found.append(f"*Quiz `{q.id}`:* {_one_line(text, 220)}")
+                found.append(f"*Quiz `{q.id}`:* {_one_line(text)}")
     for task in tasks.values():
         for wrong in task.misconceptions:
-            found.append(f"*Exercise `{task.id}`:* {_one_line(wrong['message'], 220)}")
+            found.append(f"*Exercise `{task.id}`:* {_one_line(wrong['message'])}")
     return found
 
 

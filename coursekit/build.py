@@ -26,7 +26,8 @@ __all__ = ["BuildError", "build", "exercise_notebook"]
 ROOT = Path(__file__).resolve().parent.parent
 MARKERS = {"SOLUTION": ("### BEGIN SOLUTION", "### END SOLUTION"),
            "HIDDEN TESTS": ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")}
-CHECK_OUTPUT = "# NBVAL_CHECK_OUTPUT"
+CHECK_OUTPUT = "nbval-check-output"  # nbval's cell tag: compare the stored output with a fresh run
+OLD_CHECK_OUTPUT = re.compile(r"^[ \t]*# NBVAL_CHECK_OUTPUT[ \t]*(\n|$)", re.MULTILINE)  # the former comment
 CHECK_CALL = re.compile(r"""ex\.check\(\s*["']([\w-]+)["']""")
 CODE_STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
 MARKDOWN_STUB = ["YOUR ANSWER HERE"]
@@ -113,16 +114,28 @@ class BuildReport:
         return not self.stale
 
 
+def checks_output(cell) -> bool:
+    """Whether nbval compares this cell's stored output (the cell is tagged ``nbval-check-output``)."""
+    return cell.cell_type == "code" and CHECK_OUTPUT in cell.metadata.get("tags", [])
+
+
 def normalized(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Keep stored outputs only where nbval compares them (cells marked NBVAL_CHECK_OUTPUT).
+    """Keep stored outputs only where nbval compares them (cells tagged ``nbval-check-output``).
 
     Lessons reach students without stale outputs, and diffs stay small; the outputs that
-    remain are the ones the prose quotes, which nbval checks against a fresh run.
+    remain are the ones the prose quotes, which nbval checks against a fresh run. A cell still
+    marked with the former ``# NBVAL_CHECK_OUTPUT`` comment line gets the tag instead, so
+    students never read the marker.
     """
     notebook = nbformat.from_dict(notebook)
     notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
-        if cell.cell_type == "code" and CHECK_OUTPUT not in cell.source:
+        if cell.cell_type == "code" and OLD_CHECK_OUTPUT.search(cell.source):
+            cell.source = OLD_CHECK_OUTPUT.sub("", cell.source)
+            tags = cell.metadata.setdefault("tags", [])
+            if CHECK_OUTPUT not in tags:
+                tags.append(CHECK_OUTPUT)
+        if cell.cell_type == "code" and not checks_output(cell):
             cell.outputs, cell.execution_count = [], None
     return notebook
 

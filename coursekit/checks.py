@@ -34,6 +34,10 @@ from coursekit.toc import FAST_LOADER
 __all__ = ["CheckResult", "Exercise", "TaskFileError", "fingerprint"]
 
 MIME = "application/vnd.coursekit.check+json"
+# Under nbgrader (validate, autograde) checks raise on failure and record no progress. The mode is
+# read once, when the setup cell imports this module: an answer cell that changes the environment
+# later cannot switch failing checks off.
+NBGRADER = os.environ.get("NBGRADER_EXECUTION") in ("autograde", "validate")
 STAGES = ("Nudge", "Hint", "Method")
 TYPES = {
     "int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list, tuple),
@@ -238,6 +242,7 @@ class CheckResult:
     max_points: float = 1.0
     extra: dict = field(default_factory=dict)
     hint_stages: int = 3
+    for_nbgrader: bool = False  # plain-text output is the points, which nbgrader reads as the score
 
     def __bool__(self) -> bool:
         return self.passed
@@ -269,7 +274,8 @@ class CheckResult:
     def _repr_mimebundle_(self, include=None, exclude=None):
         data = {"exercise": self.exercise, "task": self.task, "passed": self.passed,
                 "points": self.points, "max_points": self.max_points}
-        return {"text/plain": self.text(), "text/markdown": self.markdown(), MIME: data}
+        plain = repr(float(self.points)) if self.for_nbgrader else self.text()
+        return {"text/plain": plain, "text/markdown": self.markdown(), MIME: data}
 
 
 class HintText(str):
@@ -301,6 +307,7 @@ class Exercise:
         self.exercise, self.tasks = load_tasks(_task_file(str(exercise), Path(folder) if folder else None))
         self.demo = demo
         self.attempts: dict[str, int] = {}
+        self.nbgrader = NBGRADER
         self._answers: dict[str, str] = {}  # task -> the answer that last spent a hint stage
         _watch_cells()
 
@@ -320,14 +327,14 @@ class Exercise:
                                  max_points=task.points)
         else:
             problem = _diagnose_safely(task, scope, salt=f"{self.exercise}/{task.id}")
-            if not self.demo:
+            if not self.demo and not self.nbgrader:
                 progress.record("check", self.exercise, task.id, problem is None,
                                 task.points if problem is None else 0)
             if problem is None:
                 return CheckResult(self.exercise, task.id, task.title, True, "Well done.",
-                                   points=task.points, max_points=task.points)
+                                   points=task.points, max_points=task.points, for_nbgrader=self.nbgrader)
             result = self._failed(task, scope, problem)
-        if os.environ.get("NBGRADER_EXECUTION") in ("autograde", "validate"):
+        if self.nbgrader:
             raise AssertionError(result.text())  # nbgrader scores a check cell by whether it raises
         return result
 

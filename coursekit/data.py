@@ -29,9 +29,19 @@ class DataError(ValueError):
 
 
 def data_dir() -> Path:
-    """The folder with the CSV files: ``$COURSEKIT_DATA`` if set, else the course's ``data/``."""
+    """The folder with the CSV files: ``$COURSEKIT_DATA`` if set, else the course's ``data/``.
+
+    With an installed (not editable) package there is no course folder around it; then a
+    ``data/`` beside the notebook (the current folder) is used, as in an nbgrader course.
+    """
     override = os.environ.get("COURSEKIT_DATA")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "data"
+    if override:
+        return Path(override)
+    course = Path(__file__).resolve().parent.parent / "data"
+    beside = Path.cwd() / "data"
+    if not (course / "datapackage.json").exists() and (beside / "datapackage.json").exists():
+        return beside
+    return course
 
 
 def _package() -> dict:
@@ -43,7 +53,8 @@ def _package() -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError(f"The data description {path} is missing. Fix: {RESTORE_HINT}.") from None
+        raise DataError(f"The data description {path} is missing. Fix: {RESTORE_HINT}; with an installed "
+                        "package, put the course's data/ folder beside the notebook or set COURSEKIT_DATA.") from None
     except OSError as err:
         raise DataError(f"The data description {path} cannot be read ({err.strerror}). Fix: {RESTORE_HINT}.") from None
     except UnicodeDecodeError:

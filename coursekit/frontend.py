@@ -17,9 +17,19 @@ sends what the question's controls show; the kernel applies it before grading.
 Layout. ipywidgets gives each radio label a fixed height and cuts checkbox labels short,
 so a long option either overlaps the next one (and a click lands on the wrong answer) or
 loses its end. A small stylesheet, scoped to the quiz, lets labels wrap.
+
+After a reopen. A saved notebook keeps only a reference to the quiz's widget model, which
+lived in the kernel; on reopening, JupyterLab would show "Error displaying widget: model not
+found" where the quiz was (it never falls back to another representation of that output).
+So a quiz cell shows two outputs: ``fallback_html`` first, then the widget. The fallback
+carries its own stylesheet, so it works without the kernel: while the live quiz is in the
+cell's output area the fallback is hidden; without it, the widget's output (its error, or
+"Loading widget...") is hidden and the fallback tells the student to run the cell.
 """
 
 from __future__ import annotations
+
+import html
 
 import anywidget
 
@@ -81,6 +91,26 @@ _CSS = f"""
 .{ROOT_CLASS} .widget-radio-box label {{ display: flex; align-items: flex-start; gap: 4px; }}
 .{ROOT_CLASS} .widget-radio-box label input {{ flex: none; order: -1; margin-top: 4px; }}
 """
+
+
+FALLBACK_CLASS = "coursekit-quiz-fallback"
+_FALLBACK_CSS = (
+    f".jp-OutputArea:has(.{ROOT_CLASS}) .{FALLBACK_CLASS} {{ display: none; }}"
+    f".jp-OutputArea:has(.{FALLBACK_CLASS}):not(:has(.{ROOT_CLASS}))"
+    f" > .jp-OutputArea-child:not(:has(.{FALLBACK_CLASS})) {{ display: none; }}"
+)
+
+
+def fallback_text(title: str) -> str:
+    return (f"Quiz: {title}. The quiz needs a running Python kernel: "
+            "if it does not show here, run this cell (Shift+Enter).")
+
+
+def fallback_html(title: str) -> str:
+    """What a quiz cell shows where its widget cannot render (a reopened notebook, no kernel)."""
+    return (f"<style>{_FALLBACK_CSS}</style>"
+            f'<p class="{FALLBACK_CLASS}"><strong>Quiz: {html.escape(title)}.</strong> The quiz needs a '
+            "running Python kernel: if it does not show here, run this cell (<kbd>Shift</kbd>+<kbd>Enter</kbd>).</p>")
 
 
 class QuizFrontEnd(anywidget.AnyWidget):

@@ -15,9 +15,9 @@ from coursekit.toc import assessments, load_toc, published, reading_for, reading
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _one_line(text: str, limit: int = 110) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _one_line(text: str) -> str:
+    """The whole text on one line (never shortened: a cut explanation explains nothing)."""
+    return " ".join(str(text).split())
 
 
 def _misconceptions(bank, tasks) -> list[str]:
@@ -25,11 +25,28 @@ def _misconceptions(bank, tasks) -> list[str]:
     for q in bank.questions:
         for text in (q.wrong_explanation, q.too_low, q.too_high):
             if text:
-                found.append(f"*Quiz `{q.id}`:* {_one_line(text, 220)}")
+                found.append(f"*Quiz `{q.id}`:* {_one_line(text)}")
     for task in tasks.values():
         for wrong in task.misconceptions:
-            found.append(f"*Exercise `{task.id}`:* {_one_line(wrong['message'], 220)}")
+            found.append(f"*Exercise `{task.id}`:* {_one_line(wrong['message'])}")
     return found
+
+
+def _written_work(number: str, root: Path) -> list[str]:
+    """The rubric of the lesson's written work and its marking notes (from solutions/rubrics/)."""
+    from coursekit.marking import rubric
+
+    spec = rubric(number, root)
+    if spec is None:
+        return []
+    lines = ["", "### Marking the written work", "",
+             f"Collect and mark with `python -m coursekit marking collect SUBMISSIONS --exercise {number}` "
+             "(see the README).", "", "| Criterion | Points | Answer cell (grade_id) |", "|---|---:|---|"]
+    lines += [f"| {c.name} | {c.points:g} | `{c.id}` |" for c in spec.criteria]
+    lines += [f"| **Total** | {spec.points:g} | |"]
+    if spec.notes:
+        lines += ["", spec.notes]
+    return lines
 
 
 def instructor_guide(root: Path = ROOT) -> str:
@@ -40,7 +57,8 @@ def instructor_guide(root: Path = ROOT) -> str:
              "solutions/checks/. Do not edit by hand. -->", "",
              f"*{toc['title']}*", "",
              "Solutions are in `solutions/`; students work in `exercises/`. Grade a class with "
-             "`python -m coursekit grade SUBMISSIONS --exercise NN` (see the README).", "",
+             "`python -m coursekit grade SUBMISSIONS --exercise NN`, mark the written work with `python -m coursekit "
+             "marking` and combine a term with `python -m coursekit gradebook` (see the README).", "",
              "## Schedule", "", "| Lesson | Title | Teaching (min) | Exercises (min) | Running total (min) |",
              "|---|---|---:|---:|---:|"]
     total = 0
@@ -68,6 +86,7 @@ def instructor_guide(root: Path = ROOT) -> str:
         if misconceptions:
             lines += ["", "### Common misconceptions the materials address", ""]
             lines += [f"- {m}" for m in misconceptions]
+        lines += _written_work(number, root)
         reading = reading_for(toc, number)
         if reading:
             lines += ["", "### Further reading", ""] + [f"- {reading_markdown(item)}" for item in reading]

@@ -2,7 +2,9 @@
 
 ``build_handouts(out_dir)`` executes each lesson (outputs are not stored in the notebooks),
 swaps each quiz widget for a plain HTML rendering of its bank, and writes one page per
-lesson with nbconvert's "lab" template, plus ``index.html``.
+lesson with nbconvert's "lab" template, plus ``index.html`` and ``data.html`` (the data
+README, with ``datapackage.json`` beside it). Links between these pages are rewritten, so the
+folder works when it is handed out alone.
 
 Offline by construction: the template drops require.js, MathJax, Mermaid and the widget
 renderer (all CDN scripts), the widget state is removed, figures are ``data:`` images, and
@@ -33,6 +35,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
+from .data import data_dir
 from .quiz import Bank, Question, QuizBankError, bank_path, load_bank
 from .quiz_view import render_markdown, source_html
 from .toc import ROOT, load_toc, published
@@ -40,6 +43,12 @@ from .toc import ROOT, load_toc, published
 __all__ = ["HandoutError", "build_handouts", "execute", "external_resources", "make_static", "quiz_html", "render"]
 
 NOTEBOOKS = ROOT / "notebooks"
+DATA_PAGE = "data.html"
+DATA_LINKS = {"../data/README.md": DATA_PAGE}  # how lessons link to the data README
+MARKDOWN_LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
+# The kernel's own log (e.g. ipykernel 7's warning that it talks to the builder over local TCP)
+# is no news for someone building handouts: errors only.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 QUIZ_CELL = re.compile(r"""\s*quiz\(\s*["']?(\d+)["']?\s*\)\s*;?\s*""")  # a cell that is just quiz("NN")
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -54,6 +63,17 @@ CSS = """
 /* Print: closed <details> print as their summary only, so answers stay hidden on paper.
    Open them (click "Answer") before printing to get an answer key. */
 @media print { .handout-quiz details { background: none; } }
+/* Links in text are underlined, not told apart by colour alone (WCAG 1.4.1). */
+body .jp-RenderedHTMLCommon a:link, body .jp-RenderedHTMLCommon a:visited { text-decoration: underline; }
+/* Code colours with at least 4.5:1 contrast on the code background (WCAG 1.4.3); the lab
+   theme's numbers, operators, comments and keywords have less. */
+:root {
+  --jp-mirror-editor-atom-color: #4040c0; --jp-mirror-editor-bracket-color: #5e5e45;
+  --jp-mirror-editor-builtin-color: #006b00; --jp-mirror-editor-comment-color: #3b6b6b;
+  --jp-mirror-editor-keyword-color: #006b00; --jp-mirror-editor-meta-color: #7a1fa2;
+  --jp-mirror-editor-number-color: #006400; --jp-mirror-editor-operator-color: #7a1fa2;
+  --jp-mirror-editor-quote-color: #006b00;
+}
 """
 
 # The lab template without its CDN scripts (require.js, MathJax, Mermaid, widget renderer);
@@ -159,7 +179,8 @@ def execute(path: Path, timeout: int = 300) -> nbformat.NotebookNode:
         current["index"] = cell_index
 
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(path.parent)}}, on_cell_start=started)
+                            resources={"metadata": {"path": str(path.parent)}}, on_cell_start=started,
+                            extra_arguments=KERNEL_ARGUMENTS)
     # A handout is for everyone: keep the builder's own progress record out of it (and unchanged).
     env = {**os.environ, "COURSEKIT_PROGRESS": "off"}
     try:
@@ -194,13 +215,21 @@ def _coalesced(outputs: list) -> list:
     return merged
 
 
+def relinked(markdown: str, links: dict[str, str]) -> str:
+    """Markdown whose links to files in ``links`` (anchors kept) point at their pages instead."""
+    def swap(match):
+        target, anchor = match.group(1), match.group(2) or ""
+        return f"]({links.get(target, target)}{anchor})"
+
+    return MARKDOWN_LINK.sub(swap, markdown)
+
+
 def make_static(nb: nbformat.NotebookNode, links: dict[str, str], name: str) -> None:
     """Make an executed notebook static: quizzes as HTML, no widgets, links to other handouts."""
     nb.metadata.pop("widgets", None)  # the widget state: ids and a renderer the page cannot load
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
-            for notebook, page in links.items():
-                cell.source = cell.source.replace(f"]({notebook})", f"]({page})")
+            cell.source = relinked(cell.source, links)
             continue
         if cell.cell_type != "code":
             continue
@@ -228,7 +257,7 @@ def _exporter() -> HTMLExporter:
     exporter.require_js_url = ""
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    exporter.exclude_anchor_links = True
+    exporter.exclude_anchor_links = False  # headings get ids, so links to a section work
     return exporter
 
 
@@ -297,7 +326,9 @@ def _index(title: str, lessons: list[dict]) -> str:
             " ul.lessons { list-style: none; padding: 0; } li { margin: 0.75em 0; }</style>\n</head>\n<body>\n<main>\n"
             f"<h1>{html.escape(title)}</h1>\n<p>Handouts: each lesson with its outputs, figures and quiz "
             "(answers are folded under <em>Answer</em>). They need no network and no Python.</p>\n"
-            f'<ul class="lessons">{rows}</ul>\n</main>\n</body>\n</html>\n')
+            f'<ul class="lessons">{rows}</ul>\n'
+            f'<p>The course data: <a href="{DATA_PAGE}">every dataset, its sources, units and caveats</a>.</p>\n'
+            "</main>\n</body>\n</html>\n")
 
 
 def _page(lesson: dict, links: dict[str, str], timeout: int) -> str:
@@ -311,15 +342,23 @@ def _page(lesson: dict, links: dict[str, str], timeout: int) -> str:
     return page
 
 
+def _data_page() -> str:
+    """The data README as a handout page (its link to datapackage.json works beside it)."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        (data_dir() / "README.md").read_text(encoding="utf-8"))])
+    return render(nb, "Course data")
+
+
 def build_handouts(out_dir: Path, timeout: int = 300, workers: int | None = None) -> list[Path]:
-    """Write one HTML page per published lesson and index.html into out_dir; return their paths.
+    """Write one HTML page per published lesson, data.html (with datapackage.json) and index.html
+    into out_dir; return their paths.
 
     Lessons run in parallel, one kernel per thread (``workers`` threads, default: all lessons).
     """
     out_dir = Path(out_dir)
     toc = load_toc()
     lessons = published(toc)
-    links = {lesson["notebook"]: f"{Path(lesson['notebook']).stem}.html" for lesson in lessons}
+    links = {lesson["notebook"]: f"{Path(lesson['notebook']).stem}.html" for lesson in lessons} | DATA_LINKS
     with ThreadPoolExecutor(max_workers=workers or len(lessons) or 1) as pool:
         pages = list(pool.map(lambda lesson: _page(lesson, links, timeout), lessons))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -328,6 +367,10 @@ def build_handouts(out_dir: Path, timeout: int = 300, workers: int | None = None
         target = out_dir / links[lesson["notebook"]]
         target.write_text(page, encoding="utf-8")
         written.append(target)
+    data = out_dir / DATA_PAGE
+    data.write_text(_data_page(), encoding="utf-8")
+    package = out_dir / "datapackage.json"
+    package.write_bytes((data_dir() / "datapackage.json").read_bytes())
     index = out_dir / "index.html"
     index.write_text(_index(toc["title"], lessons), encoding="utf-8")
-    return written + [index]
+    return written + [data, package, index]

@@ -1,8 +1,10 @@
 """One house style for every chart: title, labelled axes with units, source, description.
 
 ``chart(...)`` refuses to make a figure without those, so no lesson can forget them. The
-chart shows in a notebook as an image with a real ``alt`` text and a caption holding the
-source; its plain-text form is the one-line description, for readers who cannot see it.
+chart shows in a notebook as one image (stored once, as HTML, so that it has a real ``alt``
+text: the one-line description, then the source). The source is printed once, under the
+chart inside the image, so it stays with the figure wherever it is copied. The plain-text
+form is the description, for readers who cannot see the chart.
 Colours come from the Okabe–Ito palette, which stays distinct for colour-blind readers;
 tests/test_palette.py checks its contrast on white and its colour-blind simulations.
 """
@@ -24,6 +26,10 @@ __all__ = ["PALETTE", "TEXT", "Chart", "chart"]
 # blue, which are too pale (about 2.3:1). TEXT is for any words drawn on a chart (4.5:1).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#555555")
 TEXT = "#333333"
+# Event markers are drawn under labels, and labels sit on a white box: a dashed line never
+# cuts through words.
+LINES, LABELS = 2, 4
+LABEL_BOX = {"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none"}
 
 
 @dataclass
@@ -39,9 +45,10 @@ class Chart:
         """Draw a dashed vertical line and a short label at each (date, label) pair."""
         for number, (when, label) in enumerate(events):
             when = pd.Timestamp(when)
-            self.ax.axvline(when, color="#555555", linestyle="--", linewidth=1)
+            self.ax.axvline(when, color="#555555", linestyle="--", linewidth=1, zorder=LINES)
             self.ax.annotate(label, xy=(when, y_text - 0.07 * (number % 3)), xycoords=("data", "axes fraction"),
-                             xytext=(3, 0), textcoords="offset points", fontsize=8, va="top", color=TEXT)
+                             xytext=(3, 0), textcoords="offset points", fontsize=8, va="top", color=TEXT,
+                             bbox=LABEL_BOX, zorder=LABELS)
         return self
 
     def png(self) -> bytes:
@@ -56,13 +63,11 @@ class Chart:
         return self.text()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        data = self.png()
-        encoded = base64.b64encode(data).decode("ascii")
-        alt = html.escape(self.description, quote=True)
-        page = (f'<figure style="margin:0"><img src="data:image/png;base64,{encoded}" alt="{alt}">'
-                f"<figcaption>{html.escape(self.description)}<br><small>Source: {html.escape(self.source)}"
-                "</small></figcaption></figure>")
-        return {"text/html": page, "image/png": encoded, "text/plain": self.text()}
+        # The image once (an image/png copy beside the HTML would double every saved notebook),
+        # as HTML because JupyterLab gives a bare image/png output no alt text.
+        encoded = base64.b64encode(self.png()).decode("ascii")
+        alt = html.escape(f"{self.description} Source: {self.source}", quote=True)
+        return {"text/html": f'<img src="data:image/png;base64,{encoded}" alt="{alt}">', "text/plain": self.text()}
 
 
 def chart(title: str, xlabel: str, ylabel: str, source: str, description: str,
@@ -132,7 +137,8 @@ def draw_timeline(ax, dates, labels, groups=None, colors=None):
         y = rows - 1 - position
         ax.plot([when], [y], "o", color=colors[group], markersize=7,
                 label=group if group and group not in ax.get_legend_handles_labels()[1] else None)
-        ax.annotate(label, xy=(when, y), xytext=(7, 0), textcoords="offset points", va="center", fontsize=8)
+        ax.annotate(label, xy=(when, y), xytext=(7, 0), textcoords="offset points", va="center", fontsize=8,
+                    bbox=LABEL_BOX, zorder=LABELS)
     ax.set_yticks([])
     ax.set_ylim(-0.7, rows - 0.3)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.8)

@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from . import progress
-from .frontend import ROOT_CLASS, SCREEN_CHECK, SCREEN_PANEL, QuizFrontEnd
+from .frontend import ROOT_CLASS, SCREEN_CHECK, SCREEN_PANEL, QuizFrontEnd, fallback_html, fallback_text
 from .quiz import Bank, Question, Result, Source, bank_path, grade, load_bank
 
 __all__ = ["QuestionPanel", "QuizView", "feedback_html", "plain", "render_markdown", "show", "source_html"]
@@ -207,6 +207,19 @@ class QuizView(widgets.VBox):
         self.frontend.on_msg(self._screen)
         super().__init__([self.heading, *(p.box for p in self.panels), self.summary, self.frontend])
         self.add_class(ROOT_CLASS)  # keyboard access and wrapping labels in JupyterLab (coursekit.frontend)
+
+    def fallback(self) -> dict[str, str]:
+        """The output shown where the widget cannot render (see coursekit.frontend)."""
+        return {"text/html": fallback_html(self.bank.title), "text/plain": fallback_text(self.bank.title)}
+
+    def _ipython_display_(self) -> None:
+        # Two outputs: the fallback, then the widget. After a save and reopen, the fallback
+        # replaces the widget's "model not found" error with what to do.
+        from IPython.display import display
+
+        display(self.fallback(), raw=True)
+        if self._repr_mimebundle_ is not None:  # None once the widget is closed
+            display({**self._repr_mimebundle_(), "text/plain": f"Quiz: {self.bank.title}"}, raw=True)
 
     def _screen(self, _widget, content, _buffers) -> None:
         number = content.get("question") if isinstance(content, dict) else None

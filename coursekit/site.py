@@ -215,7 +215,7 @@ def build_site(out_dir: Path = DEFAULT_OUT) -> Path:
     """
     for module in ("jupyterlite_core", "jupyterlite_pyodide_kernel"):
         if importlib.util.find_spec(module) is None:
-            raise SiteError("JupyterLite is not installed. Fix: `python -m pip install -r requirements.txt` "
+            raise SiteError("JupyterLite is not installed. Fix: `python -m pip install -r requirements-dev.txt` "
                             "(it needs jupyterlite-core and jupyterlite-pyodide-kernel).")
     from coursekit.toc import load_toc
 

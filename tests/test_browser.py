@@ -3,8 +3,12 @@
 JupyterLab runs on 127.0.0.1 with a token, on a copy of the course (Lab autosaves outputs
 into the files it opens). For each lesson the test runs all cells, checks that no cell
 failed and that no widget failed to render, answers one quiz question with the mouse and
-one with the keyboard only, reads the feedback, and saves a screenshot to
-``test-artifacts/browser/``. It uses the system's Chromium and never downloads a browser.
+one with the keyboard only, reads the feedback, audits the quiz with axe-core (no serious or
+critical violation), and saves a screenshot to ``test-artifacts/browser/``. Then it saves the
+notebook, shuts the kernel down, reopens the notebook as a student coming back the next day
+would, and checks that the quiz cell says to run it instead of showing a widget error
+(second screenshot, ``lesson_NN_reopened.png``). It uses the system's Chromium and never
+downloads a browser.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
 try:
+    from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import sync_playwright
 except ImportError:
     sync_playwright = None
@@ -81,8 +86,8 @@ def browser():
         chromium.close()
 
 
-def open_and_run(browser, lab, path: str):
-    """Open a notebook, wait for a ready kernel, run every cell; return the page."""
+def open_notebook(browser, lab, path: str):
+    """Open a notebook and wait for a ready kernel; return the page."""
     base, token, _ = lab
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{base}/lab/tree/{path}?reset&token={token}")  # reset: no restored workspace
@@ -99,6 +104,12 @@ def open_and_run(browser, lab, path: str):
         return Promise.race([started, late]);
     }""")
     assert ready, f"{path}: the kernel did not start (a kernel-selection dialog?)"
+    return page
+
+
+def open_and_run(browser, lab, path: str):
+    """Open a notebook, wait for a ready kernel, run every cell; return the page."""
+    page = open_notebook(browser, lab, path)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
         const code = w.content.widgets.filter(c => c.model.type === 'code');
@@ -122,7 +133,8 @@ def cell_errors(page) -> list[str]:
 
 
 def widget_failures(page) -> list[str]:
-    """Widgets that failed: an error view, or a widget output with no rendered view."""
+    """Widgets that failed: an error view, or a widget output with no rendered view.
+    (A quiz cell's fallback output hides the widget's own error: see visible_widget_errors.)"""
     return page.evaluate("""async () => {
         const cells = window.jupyterapp.shell.currentWidget.content.widgets;
         const problems = [];
@@ -140,6 +152,41 @@ def widget_failures(page) -> list[str]:
             else if (shown.length < wanted) problems.push(`cell ${i + 1}: a widget output was not rendered`);
         }
         return problems; }""")
+
+
+def visible_widget_errors(page) -> list[str]:
+    """Widget errors a student can see ("Error displaying widget: model not found", ...)."""
+    return page.evaluate("""async () => {
+        const found = [];
+        const cells = window.jupyterapp.shell.currentWidget.content.widgets;
+        for (let i = 0; i < cells.length; i++) {
+            cells[i].node.scrollIntoView();  // outputs render lazily
+            await new Promise(r => setTimeout(r, 50));
+            const shown = cells[i].node.innerText;  // innerText skips what is hidden
+            if (/Error (displaying|creating) widget|Loading widget/.test(shown))
+                found.push(`cell ${i + 1}: ${shown.slice(0, 120)}`);
+        }
+        return found; }""")
+
+
+def quiz_fallbacks(page) -> list[str]:
+    """The text of the visible "run this cell" fallbacks of quiz cells."""
+    return page.evaluate("""() => [...document.querySelectorAll('.coursekit-quiz-fallback')]
+        .filter(e => e.offsetParent !== null).map(e => e.innerText)""")
+
+
+def axe_problems(page, selector: str) -> list[str]:
+    """Serious and critical axe-core violations inside the elements matching selector."""
+    found = []
+    assert page.locator(selector).count(), f"nothing on the page matches {selector}"
+    for element in range(page.locator(selector).count()):
+        page.locator(selector).nth(element).scroll_into_view_if_needed()
+    results = Axe().run(page, context=selector)
+    for violation in results.response["violations"]:
+        if violation["impact"] in ("serious", "critical"):
+            targets = "; ".join(" ".join(node["target"]) for node in violation["nodes"][:3])
+            found.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
+    return found
 
 
 def overlapping_options(page) -> list[str]:
@@ -212,6 +259,7 @@ def test_lesson_runs_and_its_quiz_answers_by_mouse_and_keyboard(browser, lab, le
     try:
         assert cell_errors(page) == []
         assert widget_failures(page) == []
+        assert quiz_fallbacks(page) == []  # hidden while the live quiz shows
         assert overlapping_options(page) == []
         questions = panels(page)
         assert questions.count() >= 2, "the quiz should show single-choice or true/false questions"
@@ -222,9 +270,30 @@ def test_lesson_runs_and_its_quiz_answers_by_mouse_and_keyboard(browser, lab, le
             assert "Source:" in feedback
             # graded on the answer the student sees, even when keys come faster than syncing
             assert feedback.startswith("✓") == shown_choice_is_right(panel, lesson), feedback
+        assert axe_problems(page, ".coursekit-quiz") == []
         questions.nth(1).scroll_into_view_if_needed()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"lesson_{lesson['number']}.png"))
+        # Save, shut the kernel down, close the tab: the quiz's widget model is gone for good.
+        page.evaluate("""async () => { const w = window.jupyterapp.shell.currentWidget;
+            await w.context.save(); await w.sessionContext.shutdown(); }""")
+    finally:
+        page.close()
+    saved = json.loads((lab[2] / "notebooks" / lesson["notebook"]).read_text(encoding="utf-8"))
+    assert any("application/vnd.jupyter.widget-view+json" in output.get("data", {})
+               for cell in saved["cells"] for output in cell.get("outputs", [])), "the quiz was not saved"
+    page = open_notebook(browser, lab, f"notebooks/{lesson['notebook']}")
+    try:
+        page.wait_for_timeout(3000)  # the widget manager waits 2 s for a model before it gives up
+        assert visible_widget_errors(page) == []
+        page.evaluate("""async () => {
+            const cells = window.jupyterapp.shell.currentWidget.content.widgets;
+            const quiz = cells.find(c => c.model.type === 'code' && c.model.outputs.toJSON().some(
+                o => o.data && o.data['application/vnd.jupyter.widget-view+json']));
+            quiz.node.scrollIntoView({block: 'center'});
+            await new Promise(r => setTimeout(r, 500)); }""")
+        page.screenshot(path=str(ARTIFACTS / f"lesson_{lesson['number']}_reopened.png"))
+        assert [text for text in quiz_fallbacks(page) if "run this cell" in text], "no fallback shown"
     finally:
         page.close()
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coursekit.build import CHECK_OUTPUT, BuildError, build, exercise_notebook
+from coursekit.build import CHECK_OUTPUT, BuildError, build, checks_output, exercise_notebook, normalized
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 
 
 def notebook(*cells):
@@ -104,5 +105,19 @@ def test_no_solution_text_reaches_the_exercise(solution):
 def test_every_output_checked_cell_has_a_stored_output(path):
     """nbval compares a marked cell only against stored outputs; without one it checks nothing."""
     for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type == "code" and CHECK_OUTPUT in cell.source:
-            assert cell.outputs, f"{path.name}: a cell marked {CHECK_OUTPUT} has no stored output to compare"
+        if checks_output(cell):
+            assert cell.outputs, f"{path.name}: a cell tagged {CHECK_OUTPUT} has no stored output to compare"
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("notebooks/*.ipynb")) + SOLUTIONS + EXERCISES, ids=lambda p: p.name)
+def test_students_never_read_the_nbval_marker(path):
+    assert "NBVAL_CHECK_OUTPUT" not in path.read_text(encoding="utf-8")
+
+
+def test_build_turns_the_former_marker_comment_into_nbvals_tag():
+    cell = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)", outputs=[nbformat.v4.new_output(
+        "stream", name="stdout", text="1\n")])
+    notebook = normalized(nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("print(2)")]))
+    marked, plain = notebook.cells
+    assert marked.source == "print(1)" and marked.metadata["tags"] == [CHECK_OUTPUT] and marked.outputs
+    assert not checks_output(plain)

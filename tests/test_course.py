@@ -49,6 +49,15 @@ def test_lesson_has_generated_header_footer_and_an_exercise(lesson):
     assert f"../notebooks/{lesson['notebook']}" in exercise, "the exercise should link back to its lesson"
 
 
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson["number"])
+def test_questions_objectives_and_key_points_are_plain_text(lesson):
+    # An unquoted YAML item such as "- Other causes: the rouble ..." loads as a mapping and would
+    # be printed into the lesson footer as a Python dict. Quote such items in course.yml.
+    for field in ("questions", "objectives", "key_points"):
+        for item in lesson[field]:
+            assert isinstance(item, str), f"lesson {lesson['number']} {field}: quote this item in course.yml: {item!r}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_notebooks_never_touch_the_network(path):
     for cell in nbformat.read(path, as_version=4).cells:

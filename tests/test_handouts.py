@@ -8,15 +8,17 @@ request blocked and saves a screenshot to ``test-artifacts/handouts/``.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
 from chromium import CHROMIUM, FLAGS, INSTALL
+from test_links import broken_html_links
 
-from coursekit.handouts import (HandoutError, build_handouts, execute, external_resources, make_static, quiz_html,
-                                render)
+from coursekit.handouts import (DATA_LINKS, HandoutError, build_handouts, execute, external_resources, make_static,
+                                quiz_html, render)
 from coursekit.quiz import Bank, Option, Question, Source, bank_path, load_bank
 from coursekit.quiz_view import render_markdown
 from coursekit.toc import load_toc, published
@@ -51,7 +53,8 @@ def _read(built, number: str) -> str:
 
 def test_one_page_per_lesson_and_an_index(built):
     out, paths = built
-    expected = [out / _page_name(lesson) for lesson in LESSONS] + [out / "index.html"]
+    expected = [out / _page_name(lesson) for lesson in LESSONS] + [out / n for n in ("data.html", "datapackage.json",
+                                                                                      "index.html")]
     assert paths == expected
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in expected)
     index = (out / "index.html").read_text(encoding="utf-8")
@@ -60,7 +63,10 @@ def test_one_page_per_lesson_and_an_index(built):
         assert f"<title>Lesson {lesson['number']}: " in _read(built, lesson["number"])
 
 
-@pytest.mark.parametrize("name", [_page_name(lesson) for lesson in LESSONS] + ["index.html"])
+PAGES = [_page_name(lesson) for lesson in LESSONS] + ["data.html", "index.html"]
+
+
+@pytest.mark.parametrize("name", PAGES)
 def test_page_loads_nothing_from_the_network(built, name):
     page = (built[0] / name).read_text(encoding="utf-8")
     fetched = re.findall(r"<(?:script|img|iframe|source|audio|video|embed|input)\b[^>]*\bsrc=[\"']?([^\"'\s>]+)", page)
@@ -69,6 +75,7 @@ def test_page_loads_nothing_from_the_network(built, name):
     remote = [url for url in fetched if re.match(r"(https?:)?//", url.strip(), re.IGNORECASE)]
     assert remote == []
     assert "<script" not in page  # nothing to run: no require.js, MathJax, Mermaid or widget manager
+    assert "NBVAL" not in page  # the test marker is a cell tag, not a line readers see
     assert "application/vnd.jupyter.widget" not in page  # widget views and state are gone
 
 
@@ -128,10 +135,29 @@ def test_links_between_lessons_point_at_handouts(built):
     assert f'href="{second["notebook"]}"' not in page
 
 
+def test_every_link_works_when_the_folder_is_handed_out_alone(built, tmp_path):
+    """The lessons linked to ../data/README.md, which is not there once handouts/ is given out."""
+    alone = tmp_path / "handed-out" / "handouts"
+    shutil.copytree(built[0], alone)
+    assert broken_html_links(alone) == []
+    data = (alone / "data.html").read_text(encoding="utf-8")
+    assert "tourism_russia_monthly" in data and 'href="datapackage.json"' in data
+    for lesson in LESSONS:
+        assert "../data/README.md" not in (alone / _page_name(lesson)).read_text(encoding="utf-8")
+
+
+def test_building_prints_no_kernel_warnings(tmp_path, capfd):
+    """`coursekit handouts` printed ipykernel's "running over TCP without encryption" once per lesson."""
+    path = tmp_path / "99_quiet.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
+    execute(path, timeout=60)
+    assert "WARNING" not in capfd.readouterr().err
+
+
 def test_same_input_gives_the_same_page(built):
     """Run lesson 00 again: the page must be byte for byte the one the build wrote."""
     lesson = LESSONS[0]
-    links = {other["notebook"]: _page_name(other) for other in LESSONS}
+    links = {other["notebook"]: _page_name(other) for other in LESSONS} | DATA_LINKS
     nb = execute(ROOT / "notebooks" / lesson["notebook"])
     make_static(nb, links, lesson["notebook"])
     assert render(nb, f"Lesson {lesson['number']}: {lesson['title']}") == _read(built, lesson["number"])
@@ -166,9 +192,10 @@ def test_quiz_text_is_escaped():
 @pytest.mark.browser
 def test_handouts_open_offline_in_chromium(built):
     try:
+        from axe_playwright_python.sync_playwright import Axe
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip(f"Playwright is not installed. {INSTALL}")
+        pytest.skip(f"Playwright or axe-playwright-python is not installed. {INSTALL}")
     if not CHROMIUM:
         pytest.skip(f"no Chromium here. {INSTALL}")
     out = built[0]
@@ -191,6 +218,9 @@ def test_handouts_open_offline_in_chromium(built):
             context.route("**/*", guard)
             context.on("request", lambda request: requested.append(request.url))
             page = context.new_page()
+            for name in PAGES:  # accessibility: no serious or critical axe-core violation on any page
+                page.goto((out / name).as_uri(), wait_until="load")
+                assert serious_violations(Axe().run(page)) == [], name
             for lesson in LESSONS:
                 requested.clear()
                 page.goto((out / _page_name(lesson)).as_uri(), wait_until="load")
@@ -214,6 +244,11 @@ def test_handouts_open_offline_in_chromium(built):
             assert blocked == [], f"the handouts tried to use the network: {blocked}"
         finally:
             browser.close()
+
+
+def serious_violations(results) -> list[str]:
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {'; '.join(' '.join(n['target']) for n in v['nodes'][:3])}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_external_resources_finds_what_a_browser_would_fetch():

@@ -63,7 +63,7 @@ def test_every_pair_of_colours_stays_distinct(vision):
 @pytest.mark.parametrize("path", sorted(ROOT.glob("notebooks/*.ipynb")), ids=lambda p: p.name)
 def test_every_figure_goes_through_the_house_chart(path):
     """chart() refuses a figure without title, axis labels, source or description, and shows
-    the description as alt text and caption; a figure drawn around it would have none."""
+    the description as alt text; a figure drawn around it would have none."""
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type == "code":
             assert not re.search(r"\bplt\.|pyplot|(?<!ax)\.plot\(|(?<!ax)\.hist\(", cell.source), cell.source[:80]

@@ -276,3 +276,18 @@ def test_a_malformed_screen_message_changes_nothing(view, message):
     before = [[c.value for c in p.controls] for p in view.panels]
     view._screen(None, message, [])
     assert [[c.value for c in p.controls] for p in view.panels] == before
+
+
+def test_a_quiz_cell_shows_a_fallback_before_the_widget(view, monkeypatch):
+    """After a save and reopen the widget's model is gone: the first output tells what to do,
+    and its stylesheet hides the widget's error in JupyterLab (checked in tests/test_browser.py)."""
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda data, raw=False: shown.append((data, raw)))
+    view._ipython_display_()
+    (fallback, raw1), (widget, raw2) = shown
+    assert raw1 and raw2
+    assert "application/vnd.jupyter.widget-view+json" not in fallback
+    assert "run this cell" in fallback["text/plain"] and view.bank.title in fallback["text/plain"]
+    assert "run this cell" in text(fallback["text/html"]) and "<style>" in fallback["text/html"]
+    assert widget["application/vnd.jupyter.widget-view+json"]["model_id"] == view.model_id
+    assert widget["text/plain"] == f"Quiz: {view.bank.title}"

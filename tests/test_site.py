@@ -23,7 +23,7 @@ from coursekit.toc import load_toc, published
 ROOT = Path(__file__).resolve().parent.parent
 MISSING = [m for m in ("jupyterlite_core", "jupyterlite_pyodide_kernel") if importlib.util.find_spec(m) is None]
 needs_lite = pytest.mark.skipif(bool(MISSING), reason=(
-    f"{', '.join(MISSING)} not installed. Install JupyterLite with `python -m pip install -r requirements.txt` "
+    f"{', '.join(MISSING)} not installed. Install JupyterLite with `python -m pip install -r requirements-dev.txt` "
     "(it pins jupyterlite-core and jupyterlite-pyodide-kernel)"))
 
 

@@ -230,8 +230,8 @@ def _check_sources(raw: list[dict], lines: list[int], resource: dict, where) -> 
 
 def _positions(coordinates):
     """Every [lon, lat] pair in a GeoJSON coordinates array, however deeply nested."""
-    if coordinates and isinstance(coordinates[0], (int, float)):
-        yield coordinates
+    if not isinstance(coordinates, list) or not coordinates or not isinstance(coordinates[0], list):
+        yield coordinates if isinstance(coordinates, list) else [coordinates]
     else:
         for part in coordinates:
             yield from _positions(part)

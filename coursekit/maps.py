@@ -286,6 +286,6 @@ def _scale_bar(ax, extent: tuple) -> None:
     km = _nice_length((east - west) * _km_per_degree_lon(mid) / 4)
     length = km / _km_per_degree_lon(mid)
     x0, y0 = west + 0.04 * (east - west), south + 0.05 * (north - south)
-    ax.plot([x0, x0 + length], [y0, y0], color=TEXT, linewidth=3, solid_capstyle="butt", zorder=7)
+    ax.plot([x0, x0 + length], [y0, y0], color=TEXT, linewidth=3, solid_capstyle="butt", zorder=7, gid="scale bar")
     ax.annotate(f"{km:g} km", (x0 + length / 2, y0), xytext=(0, 4), textcoords="offset points",
-                ha="center", va="bottom", fontsize=8, color=TEXT, zorder=7)
+                ha="center", va="bottom", fontsize=8, color=TEXT, zorder=7, gid="scale bar")

@@ -36,7 +36,7 @@ __all__ = ["VIEWS", "Map", "basemap", "locate", "points"]
 REGION = {"land": "ne_land", "borders": "ne_borders", "countries": "ne_countries"}
 VIEWS = {
     "turkey_russia": {**REGION, "extent": (22, 48, 34, 61), "width": 7},
-    "black_sea": {**REGION, "extent": (26, 42, 36, 47), "width": 8},
+    "turkey": {**REGION, "extent": (25, 42.5, 34.5, 46), "width": 8},
     "syria": {**REGION, "extent": (34.5, 39.5, 32.8, 37.6), "width": 6.5},
     "hatay": {"land": "ne_land_hatay", "borders": "ne_borders_hatay", "countries": None,
               "extent": (35.4, 36.8, 35.3, 36.5), "width": 7},

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -50,6 +51,7 @@ STYLE = {
     "pipeline landfall": ("D", PALETTE[0]), "reported area": ("o", PALETTE[1]),
 }
 CREDIT = "Map data: Natural Earth (public domain)"
+MARGINS = (0.85, 0.35, 1.0, 0.4)  # left, right, bottom, top of the map in the figure, inches
 
 
 @lru_cache(maxsize=None)
@@ -182,7 +184,7 @@ class Map(Chart):
         """A boxed text (an attributed account, a caveat) in one corner of the map."""
         x, y = {"upper left": (0.02, 0.98), "upper right": (0.98, 0.98),
                 "lower left": (0.02, 0.12), "lower right": (0.98, 0.12)}[corner]
-        self.ax.text(x, y, text, transform=self.ax.transAxes, fontsize=8, color=colour, wrap=True,
+        self.ax.text(x, y, text, transform=self.ax.transAxes, fontsize=8, color=colour,
                      ha=corner.split()[1], va="top" if corner.startswith("upper") else "bottom", zorder=7,
                      bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": colour})
         return self
@@ -204,8 +206,8 @@ class Map(Chart):
         return self
 
     def png(self) -> bytes:
-        """The map as PNG, drawn once (the source line sits inside the figure, so no tight
-        bounding box and no second drawing pass are needed)."""
+        """The map as PNG, drawn once: its layout is fixed and the source line is inside the
+        figure, so no tight bounding box and no second drawing pass are needed."""
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
         return buffer.getvalue()
@@ -229,18 +231,24 @@ def basemap(title: str, description: str, view: str, sources: str = "") -> Map:
     west, east, south, north = extent = spec["extent"]
     mid = (south + north) / 2
     aspect = 1 / math.cos(math.radians(mid))
-    width = spec["width"]
-    height = width * (north - south) * aspect / (east - west)
-    if height > 10:  # a tall map: keep it on one screen, narrower
-        width, height = width * 10 / height, 10
+    left, right, bottom, top = MARGINS
+    map_width = spec["width"] - left - right
+    map_height = map_width * (north - south) * aspect / (east - west)
+    if map_height > 9:  # a tall map: keep it on one screen, narrower
+        map_width, map_height = map_width * 9 / map_height, 9
+    size = (map_width + left + right, map_height + bottom + top)
     projection = f"Projection: equirectangular, true to scale at {mid:.1f}°N"
     credit = "; ".join(part for part in (CREDIT, "places: course datasets 'places' and 'ne_towns'", sources) if part)
     base = chart(title=title, xlabel="Longitude (degrees east)", ylabel="Latitude (degrees north)",
-                 source=f"{credit}. {projection}.", description=description, size=(width, height + 0.6))
+                 source=f"{credit}. {projection}.", description=description, size=size)
     the_map = Map(figure=base.figure, ax=base.ax, source=base.source, description=description, extent=extent)
-    source_line = base.figure.texts[-1]  # chart() puts it under the figure; keep it inside for png()
-    source_line.set(position=(0.01, 0.01), va="bottom", wrap=True)
-    base.figure.get_layout_engine().set(rect=(0, 0.035, 1, 0.965))
+    # A fixed layout (margins in inches) instead of chart()'s constrained one: the map is drawn
+    # once, with no layout pass, and the source line sits inside the figure.
+    base.figure.set_layout_engine("none")
+    base.ax.set_position([left / size[0], bottom / size[1], map_width / size[0], map_height / size[1]])
+    characters = int(size[0] * 15)  # about what fits in a line of 8-point text
+    base.figure.texts[-1].set(text="\n".join(textwrap.wrap(f"Source: {base.source}", characters)),
+                              position=(0.01, 0.01), va="bottom")
     ax = the_map.ax
     ax.set_facecolor(SEA)
     ax.grid(False)
@@ -275,7 +283,8 @@ def _country_names(ax, dataset: str, extent: tuple) -> None:
             continue
         cx = np.sum((x + np.roll(x, -1)) * (x * np.roll(y, -1) - np.roll(x, -1) * y)) / (3 * area)
         cy = np.sum((y + np.roll(y, -1)) * (x * np.roll(y, -1) - np.roll(x, -1) * y)) / (3 * area)
-        if west < cx < east and south < cy < north:
+        inset = 0.08 * (east - west)  # a long name centred near the edge would be cut off
+        if west + inset < cx < east - inset and south < cy < north:
             ax.text(cx, cy, row.NAME.upper(), fontsize=9, color="#6B6B6B", ha="center", va="center",
                     fontweight="bold", zorder=2)
 

@@ -262,6 +262,7 @@ def basemap(title: str, description: str, view: str, sources: str = "") -> Map:
     ax.set_xlim(west, east)
     ax.set_ylim(south, north)
     ax.set_aspect(aspect)
+    ax.locator_params(nbins=5)  # fewer tick labels: text is most of a map's drawing time
     ax.xaxis.set_major_formatter(lambda value, _: f"{value:g}°E")
     ax.yaxis.set_major_formatter(lambda value, _: f"{value:g}°N")
     if spec["countries"]:

@@ -151,9 +151,13 @@ class Map(Chart):
                              ha="left" if dx >= 0 else "right", va="bottom" if dy >= 0 else "top",
                              bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
                                    "alpha": 0.7})
-            self.drawn.append({"dataset": place["dataset"], "name": name, "source": place["source"]})
+            self._record(place)
             self.kinds.add(place["kind"])
         return self
+
+    def _record(self, place: dict) -> None:
+        """Remember which dataset row a mark came from (tests check each has a source)."""
+        self.drawn.append({key: place[key] for key in ("dataset", "name", "source")})
 
     def link(self, start: str, end: str, label: str, dashed: bool = True) -> "Map":
         """A straight line between two places, named in the legend. A straight line is a
@@ -161,7 +165,8 @@ class Map(Chart):
         a, b = locate(start), locate(end)
         self.ax.plot([a["lon"], b["lon"]], [a["lat"], b["lat"]], color=PALETTE[0], linewidth=2,
                      linestyle="--" if dashed else "-", label=label, zorder=4)
-        self.drawn += [{"dataset": p["dataset"], "name": p["name"], "source": p["source"]} for p in (a, b)]
+        self._record(a)
+        self._record(b)
         return self
 
     def border_band(self, km: float, label: str, dataset: str = "ne_borders_hatay") -> "Map":
@@ -177,7 +182,7 @@ class Map(Chart):
             polygons.append(band / [kx, ky])
         self.ax.add_collection(PolyCollection(polygons, facecolor=PALETTE[5], alpha=0.3, edgecolor="none", zorder=2))
         self.ax.fill([], [], color=PALETTE[5], alpha=0.3, label=label)  # its legend entry
-        self.drawn.append({"dataset": dataset, "name": "border band", "source": "https://www.naturalearthdata.com/"})
+        self._record({"dataset": dataset, "name": "border band", "source": "https://www.naturalearthdata.com/"})
         return self
 
     def note(self, text: str, corner: str, colour: str = TEXT) -> "Map":

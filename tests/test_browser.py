@@ -229,8 +229,8 @@ def test_lesson_runs_and_its_quiz_answers_by_mouse_and_keyboard(browser, lab, le
     page = open_and_run(browser, lab, f"notebooks/{lesson['notebook']}")
     try:
         assert cell_errors(page) == []
-        assert widget_failures(page) == []
         assert map_problems(page) == []
+        assert widget_failures(page) == []
         assert overlapping_options(page) == []
         questions = panels(page)
         assert questions.count() >= 2, "the quiz should show single-choice or true/false questions"

@@ -222,7 +222,7 @@ class Map(Chart):
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = super()._repr_mimebundle_(include, exclude)
-        bundle["text/html"] = bundle["text/html"].replace("<figure ", '<figure class="coursekit-map" ', 1)
+        bundle["text/html"] = bundle["text/html"].replace("<img ", '<img class="coursekit-map" ', 1)
         return bundle
 
 

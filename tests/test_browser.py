@@ -168,7 +168,7 @@ def map_problems(page) -> list[str]:
             let img = null;
             for (let i = 0; i < 40 && !(img && img.complete && img.naturalWidth > 0); i++) {
                 await new Promise(r => setTimeout(r, 50));
-                img = cell.node.querySelector('figure.coursekit-map img');
+                img = cell.node.querySelector('img.coursekit-map');
             }
             if (!img || !img.naturalWidth) problems.push(`${cell.model.id}: no map image rendered`);
             else if (!img.alt.trim()) problems.push(`${cell.model.id}: the map has no alt text`);

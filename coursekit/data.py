@@ -308,16 +308,71 @@ def _source_problem(cell: str) -> str | None:
     return None
 
 
+def _positions(coordinates):
+    """Every [lon, lat] pair in a GeoJSON coordinates array, however deeply nested."""
+    if not isinstance(coordinates, list) or not coordinates or not isinstance(coordinates[0], list):
+        yield coordinates if isinstance(coordinates, list) else [coordinates]
+    else:
+        for part in coordinates:
+            yield from _positions(part)
+
+
+def _load_geojson(resource: dict, path: Path, fields: list[dict]) -> pd.DataFrame:
+    """A GeoJSON FeatureCollection as one row per feature: its properties and ``geometry``."""
+    try:
+        collection = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"The data file {path} is missing. Fix: {RESTORE_HINT}.") from None
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path} is not UTF-8 text (byte {err.start}). Fix: {RESTORE_HINT}.") from None
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path} is not valid GeoJSON (line {err.lineno}, column {err.colno}: {err.msg}). "
+                        f"Fix: {RESTORE_HINT}.") from None
+    features = collection.get("features") if isinstance(collection, dict) else None
+    if not (isinstance(collection, dict) and collection.get("type") == "FeatureCollection"
+            and isinstance(features, list) and features):
+        raise DataError(f"{path} is not a GeoJSON FeatureCollection with features. Fix: {RESTORE_HINT}.")
+    west, south, east, north = resource.get("bbox", (-180, -90, 180, 90))
+    kinds = resource.get("geometryTypes")
+    names = [f["name"] for f in fields if f["name"] != "geometry"]
+    rows = []
+    for number, feature in enumerate(features, start=1):
+        where = f"{path}, feature {number}"
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        properties = (feature.get("properties") if isinstance(feature, dict) else None) or {}
+        if not isinstance(geometry, dict) or not isinstance(geometry.get("coordinates"), list):
+            raise DataError(f"{where} has no geometry with coordinates. Fix: {RESTORE_HINT}.")
+        if kinds and geometry.get("type") not in kinds:
+            raise DataError(f"{where}: the geometry is a {geometry.get('type')!r}, but this dataset holds "
+                            f"{' or '.join(kinds)}. Fix: {RESTORE_HINT}.")
+        for position in _positions(geometry["coordinates"]):
+            lon, lat = (position + [None, None])[:2]
+            if not all(isinstance(v, (int, float)) for v in (lon, lat)) or not (
+                    west <= lon <= east and south <= lat <= north):
+                raise DataError(f"{where}: the position {position} is not a longitude and latitude inside the "
+                                f"dataset's box (lon {west} to {east}, lat {south} to {north}). Fix: {RESTORE_HINT}.")
+        missing = [n for n in names if n not in properties]
+        if missing:
+            raise DataError(f"{where} lacks the properties {missing}. Fix: {RESTORE_HINT}.")
+        rows.append({**{n: properties[n] for n in names}, "geometry": geometry})
+    return pd.DataFrame(rows, columns=[*names, "geometry"])
+
+
 def load(name: str) -> pd.DataFrame:
     """Return dataset ``name`` as a typed DataFrame, checked against its description.
 
     Months and dates become datetimes, counts nullable integers (missing stays missing),
-    categorical columns pandas categories. ``about(name)`` gives its sources and caveats;
-    ``df.attrs["dataset"]`` remembers the name.
+    categorical columns pandas categories. A GeoJSON dataset (map data) gives one row per
+    feature, its properties and its ``geometry`` (a GeoJSON dict). ``about(name)`` gives its
+    sources and caveats; ``df.attrs["dataset"]`` remembers the name.
     """
     resource = _resource(name)
     fields = resource.get("schema", {}).get("fields", [])
     path = data_dir() / resource["path"]
+    if resource.get("format") == "geojson":
+        frame = _load_geojson(resource, path, fields)
+        frame.attrs["dataset"] = name
+        return frame
 
     def where(line: int | None) -> str:
         return f"{path}" + (f", line {line}" if line else "")

@@ -205,6 +205,24 @@ def overlapping_options(page) -> list[str]:
         return bad; }""")
 
 
+def map_problems(page) -> list[str]:
+    """Cells tagged 'map' whose map did not render as an image with alt text."""
+    return page.evaluate("""async () => {
+        const problems = [];
+        for (const cell of window.jupyterapp.shell.currentWidget.content.widgets) {
+            if (!(cell.model.getMetadata('tags') || []).includes('map')) continue;
+            cell.node.scrollIntoView();  // outputs render lazily
+            let img = null;
+            for (let i = 0; i < 40 && !(img && img.complete && img.naturalWidth > 0); i++) {
+                await new Promise(r => setTimeout(r, 50));
+                img = cell.node.querySelector('img.coursekit-map');
+            }
+            if (!img || !img.naturalWidth) problems.push(`${cell.model.id}: no map image rendered`);
+            else if (!img.alt.trim()) problems.push(`${cell.model.id}: the map has no alt text`);
+        }
+        return problems; }""")
+
+
 def panels(page):
     return page.locator(".widget-vbox:has(> .widget-html:has-text('Question'))"
                         ":has(input[type=radio])")
@@ -258,6 +276,7 @@ def test_lesson_runs_and_its_quiz_answers_by_mouse_and_keyboard(browser, lab, le
     page = open_and_run(browser, lab, f"notebooks/{lesson['notebook']}")
     try:
         assert cell_errors(page) == []
+        assert map_problems(page) == []
         assert widget_failures(page) == []
         assert quiz_fallbacks(page) == []  # hidden while the live quiz shows
         assert overlapping_options(page) == []

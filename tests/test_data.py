@@ -30,6 +30,9 @@ def test_every_dataset_loads_and_is_described(name):
 def test_every_value_cites_a_source(name):
     resource = next(r for r in json.loads((data.data_dir() / "datapackage.json").read_text())["resources"]
                     if r["name"] == name)
+    if resource.get("format") == "geojson":  # map data: every feature comes from the one cited source
+        assert resource.get("sources") and resource.get("licenses") and resource.get("credit"), name
+        return
     source, values = resource.get("sourceField"), resource.get("valueFields", [])
     assert source and values, f"{name}: name the sourceField and the valueFields that need it"
     frame = data.load(name)
@@ -41,7 +44,7 @@ def test_every_value_cites_a_source(name):
 @pytest.mark.skipif(not REAL, reason="no data package yet")
 def test_data_folder_has_no_undescribed_csv():
     described = {r["path"] for r in json.loads((data.data_dir() / "datapackage.json").read_text())["resources"]}
-    on_disk = {p.name for p in data.data_dir().glob("*.csv")}
+    on_disk = {p.name for pattern in ("*.csv", "*.geojson") for p in data.data_dir().glob(pattern)}
     assert on_disk == described
 
 

@@ -64,7 +64,8 @@ def test_every_published_lesson_exercise_quiz_check_and_dataset_is_in_the_conten
     assert lessons and exercises
     assert set(lessons) <= listing(site, "notebooks")
     assert set(exercises) <= listing(site, "exercises")
-    for folder, pattern in [("notebooks/quizzes", "*.yml"), ("exercises/checks", "*.yml"), ("data", "*.csv")]:
+    for folder, pattern in [("notebooks/quizzes", "*.yml"), ("exercises/checks", "*.yml"), ("data", "*.csv"),
+                             ("data", "*.geojson")]:
         expected = {path.name for path in (ROOT / folder).glob(pattern)}
         assert expected and expected <= listing(site, folder), folder
         for name in expected:
@@ -134,6 +135,8 @@ for n in range(7):
     quiz.load_bank(quiz.bank_path(n))
     Exercise(f"{n:02d}")
 assert len(toc.course_map()) >= 7
+from coursekit import maps
+assert maps.basemap("Map", "A map.", view="hatay").mark("hmeimim").png().startswith(b"\\x89PNG")
 """
     env = {k: v for k, v in os.environ.items() if k != "COURSEKIT_DATA"} | {"PYTHONPATH": str(packages)}
     done = subprocess.run([sys.executable, "-c", code, str(packages)], cwd=elsewhere, env=env,

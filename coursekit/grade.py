@@ -27,7 +27,8 @@ import nbformat
 from coursekit import checks, grade_read, grade_run, grade_score, isolation
 from coursekit.build import CHECK_CALL
 from coursekit.data import data_dir
-from coursekit.grade_write import STATUSES, progress_bar, read_gradebook, summary, write_results  # noqa: F401
+from coursekit.grade_write import (STATUSES, feedback_markdown, gradebook_csv, progress_bar,  # noqa: F401
+                                   read_gradebook, summary, write_results)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -176,8 +177,8 @@ def grade(folder: Path, exercise: str, workers: int | None = None, timeout: floa
             tasks = grade_score.to_verify(outcome, spec, reference, seed) if recheck else []
             if tasks:
                 extra_key += 1
-                queue.append(grade_run.Job(extra_key, job.cells, job.variables, seed=seed, tag=(outcome, tasks),
-                                           checks=job.checks))
+                queue.insert(0, grade_run.Job(extra_key, job.cells, job.variables, seed=seed, tag=(outcome, tasks),
+                                              checks=job.checks))  # first, so each row is done soon
         else:
             grade_score.verify(outcome, spec, reference, job, tasks)
             tasks = []

@@ -1,10 +1,10 @@
 """A deterministically perturbed copy of the course data, for the grader's second run.
 
-Every measured number (the ``integer`` and ``number`` fields of ``datapackage.json`` that are
-not part of a primary key) is scaled by a factor between 0.7 and 1.3 (never 1), drawn from a
+Every measured number (the ``integer`` and ``number`` fields of ``datapackage.json``) is scaled by a factor between 0.7 and 1.3 (never 1), drawn from a
 seeded generator per file, column and row. Everything else (dates, years, labels, empty
 cells, the order of rows) stays as it is, so the data keeps its schema and constraints and
-any code that computes from the data still runs. An answer that was typed in stays the same
+any code that computes from the data still runs (a file whose primary key would repeat is
+left as it is). An answer that was typed in stays the same
 and no longer matches the solution run on the same perturbed copy.
 """
 
@@ -43,7 +43,7 @@ def perturb(files: dict[str, str], seed: int) -> dict[str, str]:
         key = schema.get("primaryKey") or []
         key = [key] if isinstance(key, str) else key
         numeric = {f["name"]: f["type"] == "integer" for f in schema.get("fields", [])
-                   if f.get("type") in ("integer", "number") and f["name"] not in key}
+                   if f.get("type") in ("integer", "number")}
         name = resource["path"]
         if not numeric or name not in files:
             continue
@@ -57,6 +57,9 @@ def perturb(files: dict[str, str], seed: int) -> dict[str, str]:
                         row[column] = _number(cell, _factor(seed, name, field, number), numeric[field])
                     except ValueError:
                         pass  # not a plain number: leave it for the loader to report
+        at = [header.index(k) for k in key if k in header]
+        if len({tuple(row[i] for i in at) for row in rows[1:] if row}) < sum(1 for row in rows[1:] if row):
+            continue  # the change made two keys equal: keep this file as it is
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(rows)
         changed[name] = out.getvalue()

@@ -141,7 +141,7 @@ class Worker:
                                         stderr=subprocess.DEVNULL, env=backend.env(self.work), cwd=self.work,
                                         start_new_session=True)
         os.set_blocking(self.process.stdout.fileno(), False)
-        self.buffer = b""
+        self.buffer = bytearray()
         self.ready = False
         self.job: Job | None = None
         self.deadline = 0.0
@@ -172,7 +172,10 @@ class Worker:
         except OSError:
             chunk = b""
         self.buffer += chunk
-        *complete, self.buffer = self.buffer.split(b"\n")
+        complete = []
+        if b"\n" in chunk:
+            *complete, rest = bytes(self.buffer).split(b"\n")
+            self.buffer = bytearray(rest)
         if len(self.buffer) > sandbox.LINE_BYTES + 16:
             return complete, True
         return complete, chunk == b""

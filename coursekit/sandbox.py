@@ -274,13 +274,13 @@ def _wipe(path: Path) -> bool:
 
 def _relay(read: int, child: int, deadline: float, emit) -> tuple[bool, bool]:
     """Copy the child's lines to the grader until it ends or time is up: (timed out, oversized)."""
-    buffer, total, oversized, skipping = b"", 0, False, False
+    buffer, total, oversized, skipping = bytearray(), 0, False, False
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return True, oversized
         ready, _, _ = select.select([read], [], [], min(remaining, 0.05))
-        chunk = os.read(read, 1 << 16) if ready else None
+        chunk = os.read(read, 1 << 20) if ready else None
         if chunk == b"" or (chunk is None and os.waitid(os.P_PID, child, os.WEXITED | os.WNOHANG | os.WNOWAIT)):
             return False, oversized  # the pipe closed, or the child ended (a grandchild may hold it)
         if not chunk:
@@ -288,14 +288,17 @@ def _relay(read: int, child: int, deadline: float, emit) -> tuple[bool, bool]:
         total += len(chunk)
         if total > TOTAL_BYTES:
             return False, True
+        start = len(buffer)
         buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
+        end = buffer.find(b"\n", start)
+        while end >= 0:
             if not skipping:
-                emit(b"C " + line + b"\n")
+                emit(b"C " + bytes(buffer[:end + 1]))
             skipping = False
+            del buffer[:end + 1]
+            end = buffer.find(b"\n")
         if len(buffer) > LINE_BYTES:
-            buffer, skipping, oversized = b"", True, True
+            buffer, skipping, oversized = bytearray(), True, True
 
 
 def serve(inp: int = 0, out: int = 1) -> None:

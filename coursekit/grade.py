@@ -157,7 +157,8 @@ def grade(folder: Path, exercise: str, workers: int | None = None, timeout: floa
             outcome.reasons.append("; ".join(plan.tampered) + " (restored before grading)")
         outcome.reasons += plan.notes
         variables = sorted({task.variable for task in spec.tasks.values()})
-        queue.append(grade_run.Job(number, plan.cells, variables, tag=(outcome, None), checks=plan.checks))
+        cells = plan.cells[:max(plan.checks, default=0)]  # later cells cannot change a score
+        queue.append(grade_run.Job(number, cells, variables, tag=(outcome, None), checks=plan.checks))
         unfinished.add(id(outcome))
     total = len(outcomes)
     finished = {"n": total - len(queue)}

@@ -15,6 +15,7 @@ import selectors
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,22 +147,30 @@ class Worker:
         self.job: Job | None = None
         self.deadline = 0.0
         self.started = time.monotonic()
+        self.writer: threading.Thread | None = None
         self._send(settings)
 
-    def _send(self, data: bytes) -> bool:
-        try:
-            self.process.stdin.write(data)
-            self.process.stdin.flush()
-            return True
-        except (BrokenPipeError, OSError):
-            return False
+    def _send(self, data: bytes) -> None:
+        """Write in the background, after what is being written: the grader never waits on a pipe."""
+        previous = self.writer
+
+        def write() -> None:
+            if previous:
+                previous.join()
+            try:
+                self.process.stdin.write(data)
+                self.process.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                pass  # the server is gone: its job ends as crashed when its output closes
+
+        self.writer = threading.Thread(target=write, daemon=True)
+        self.writer.start()
 
     def start(self, job: Job, timeout: float) -> None:
         self.job = job
-        self.deadline = max(time.monotonic(), self.started) + timeout + GRACE
-        message = {"job": job.key, "cells": job.cells, "variables": job.variables, "seed": job.seed}
-        if not self._send(json.dumps(message).encode() + b"\n"):
-            self.deadline = 0  # ends at the next look, as crashed
+        self.deadline = time.monotonic() + timeout + GRACE
+        self._send(json.dumps({"job": job.key, "cells": job.cells, "variables": job.variables,
+                               "seed": job.seed}).encode() + b"\n")
 
     def lines(self) -> tuple[list[bytes], bool]:
         """Complete lines read so far, and whether the pipe is closed."""

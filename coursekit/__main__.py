@@ -57,7 +57,8 @@ def _bench(args) -> int:
     from coursekit import bench
 
     try:
-        rows = bench.run(runs=args.runs, submissions=args.submissions, report=lambda line: print(line, flush=True))
+        rows = bench.run(runs=args.runs, submissions=args.submissions, report=lambda line: print(line, flush=True),
+                         only=args.only)
     except RuntimeError as err:  # a measured command failed: its output says why
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported (default 3)")
     bench.add_argument("--submissions", type=int, default=60, help="generated submissions to grade (default 60)")
     bench.add_argument("--out", default="BENCHMARKS.md", help="Markdown file to write (default BENCHMARKS.md)")
+    bench.add_argument("--only", choices=("grading",), help="measure only the floor and grading")
     bench.set_defaults(run=_bench)
     args = parser.parse_args(argv)
     return args.run(args)

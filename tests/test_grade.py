@@ -325,6 +325,8 @@ def test_strict_isolation_refuses_without_bwrap_and_fallback_says_so(monkeypatch
 
     nbformat.write(solution(), tmp_path / "ann.ipynb")
     monkeypatch.setattr(isolation, "bwrap_problem", lambda: "bubblewrap is not installed")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("COURSEKIT_PROGRESS", raising=False)
     with pytest.raises(grade.GradeError, match="--isolation strict: bubblewrap is not installed. Nothing was graded."):
         grade.grade(tmp_path, "00", isolation_mode="strict")
     spec, outcomes = grade.grade(tmp_path, "00", workers=1, timeout=30)
@@ -332,6 +334,7 @@ def test_strict_isolation_refuses_without_bwrap_and_fallback_says_so(monkeypatch
     assert outcomes[0].isolation == "process only (no OS sandbox)"
     assert grade.summary(outcomes).startswith("WARNING: submissions ran WITHOUT an OS sandbox: bubblewrap is not installed")
     assert grade.gradebook_csv(spec, outcomes).splitlines()[1].endswith(",process only (no OS sandbox)")
+    assert not (tmp_path / "home").exists(), "grading wrote a progress record"
 
 
 def test_ctrl_c_keeps_finished_rows_and_resume_grades_the_rest(tmp_path):

@@ -18,9 +18,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import hashlib
 import io
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -37,7 +39,7 @@ NOT_COMPUTED = ("Your answer is right for the course data but not when the data 
 
 
 def variant(exercise: str, student: str, file: str) -> int:
-    import hashlib
+    """Which perturbed copy a submission gets: fixed by its exercise, student and file name."""
     return 1 + int(hashlib.sha256(f"{exercise}|{student}|{file}".encode()).hexdigest(), 16) % VARIANTS
 
 
@@ -91,8 +93,8 @@ class Reference:
             finally:
                 for key, value in saved.items():
                     os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
-                import matplotlib.pyplot as plt
-                plt.close("all")
+                if "matplotlib.pyplot" in sys.modules:
+                    sys.modules["matplotlib.pyplot"].close("all")
         self.cache[seed] = found
         return found
 

@@ -232,15 +232,25 @@ def _sweep(child: int, everything: bool) -> bool:
     return False
 
 
-def _reap(child: int, deadline: float) -> int:
-    """The child's exit code, once it ends; killed at the deadline."""
-    while time.monotonic() < deadline:
+_EXITS: dict[int, int] = {}  # child -> exit status, once reaped
+
+
+def _ended(child: int) -> bool:
+    if child not in _EXITS:
         pid, status = os.waitpid(child, os.WNOHANG)
         if pid:
-            return os.waitstatus_to_exitcode(status)
+            _EXITS[child] = status
+    return child in _EXITS
+
+
+def _reap(child: int, deadline: float) -> int:
+    """The child's exit code, once it ends; killed at the deadline."""
+    while time.monotonic() < deadline and not _ended(child):
         time.sleep(0.005)
-    os.kill(child, signal.SIGKILL)
-    return os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    if not _ended(child):
+        os.kill(child, signal.SIGKILL)
+        _EXITS[child] = os.waitpid(child, 0)[1]
+    return os.waitstatus_to_exitcode(_EXITS.pop(child))
 
 
 def _zombie(pid: int) -> bool:
@@ -281,7 +291,7 @@ def _relay(read: int, child: int, deadline: float, emit) -> tuple[bool, bool]:
             return True, oversized
         ready, _, _ = select.select([read], [], [], min(remaining, 0.05))
         chunk = os.read(read, 1 << 20) if ready else None
-        if chunk == b"" or (chunk is None and os.waitid(os.P_PID, child, os.WEXITED | os.WNOHANG | os.WNOWAIT)):
+        if chunk == b"" or (chunk is None and _ended(child)):
             return False, oversized  # the pipe closed, or the child ended (a grandchild may hold it)
         if not chunk:
             continue

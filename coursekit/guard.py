@@ -57,3 +57,8 @@ def install_guard(workdir: Path, secret_dirs: list[Path]) -> None:
             busy = False
 
     sys.addaudithook(hook)
+    import _signal
+    import signal
+    for module, name in ((os, "pidfd_open"), (signal, "pidfd_send_signal"), (_signal, "pidfd_send_signal")):
+        if hasattr(module, name):  # no audit event covers these
+            delattr(module, name)

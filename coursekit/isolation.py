@@ -11,9 +11,10 @@ backend.
   size-capped ``/work`` where each submission gets its own folder and copy of the data. The
   course folder (``solutions/``, the checks files, ``.git``), the submissions and the grader
   are not there at all. The environment is cleared to an allow-list.
-- ``process`` (macOS, Windows, containers without user namespaces): the server is an ordinary
-  child process with the allow-listed environment, rlimits and an audit hook. That is **not**
-  a security boundary; the summary and the gradebook say so.
+- ``process`` (macOS, containers without user namespaces): the server is an ordinary child
+  process with the allow-listed environment, rlimits and an audit hook. That is **not** a
+  security boundary: a hostile notebook runs with the grader's rights (as root, it can signal
+  every process on the machine). The summary and the gradebook say so.
 """
 
 from __future__ import annotations
@@ -120,4 +121,5 @@ def choose(mode: str = "auto") -> tuple[Backend, str | None]:
     if mode == "strict":
         raise IsolationError(f"--isolation strict: {problem}. Nothing was graded.")
     return PROCESS, (f"WARNING: submissions ran WITHOUT an OS sandbox: {problem}. A hostile notebook could read "
-                     "solutions or change files. Use --isolation strict to refuse to grade without it.")
+                     "solutions, change files or stop other programs of this account. Use --isolation strict "
+                     "to refuse to grade without it.")

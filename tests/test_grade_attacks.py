@@ -202,7 +202,9 @@ def graded(tmp_path_factory):
     before = snapshot(course + [folder])
     for marker in MARKERS:
         marker.unlink(missing_ok=True)
-    spec, outcomes = grade.grade(folder, "00", workers=2, timeout=8)
+    # strict: these attacks must never run outside the sandbox. Without it, as root, the
+    # "kills_the_grader" notebook signals every process on the machine.
+    spec, outcomes = grade.grade(folder, "00", workers=2, timeout=8, isolation_mode="strict")
     children_right_after = my_children()
     time.sleep(4)  # the daemons would write their files 3 s after they started
     return {"folder": folder, "outcomes": {o.student: o for o in outcomes}, "before": before,

@@ -31,6 +31,7 @@ from coursekit.grade_write import (STATUSES, feedback_markdown, gradebook_csv, p
                                    read_gradebook, summary, write_results)
 
 ROOT = Path(__file__).resolve().parent.parent
+FORK = True  # a fresh forked process per notebook; False (as on Windows): a fresh server per notebook
 
 
 class GradeError(ValueError):
@@ -193,6 +194,7 @@ def grade(folder: Path, exercise: str, workers: int | None = None, timeout: floa
                 report(finished["n"], total)
 
     settings = {"files": files, "memory_mb": memory_mb, "timeout": timeout, "sweep": backend.name == "bwrap",
+                "fork": FORK,
                 "env": backend.env(""),
                 "guard": [] if backend.name == "bwrap" else [str(root / "solutions"), str(root / ".git"),
                                                             str(root / "exercises" / "checks"), str(folder.resolve())]}

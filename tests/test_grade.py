@@ -337,6 +337,20 @@ def test_strict_isolation_refuses_without_bwrap_and_fallback_says_so(monkeypatch
     assert not (tmp_path / "home").exists(), "grading wrote a progress record"
 
 
+def test_without_fork_each_notebook_gets_a_fresh_server(monkeypatch, tmp_path):
+    """The path Windows takes (no fork, no bubblewrap), tried here on Linux."""
+    from coursekit import isolation
+
+    monkeypatch.setattr(isolation, "bwrap_problem", lambda: "not Linux")
+    monkeypatch.setattr(grade, "FORK", False)
+    nbformat.write(solution(), tmp_path / "ann.ipynb")
+    nbformat.write(edit(solution(), *WRONG_RECOVERY), tmp_path / "ben.ipynb")
+    nbformat.write(add_code(solution(), "while True:\n    pass"), tmp_path / "cem.ipynb")
+    spec, outcomes = grade.grade(tmp_path, "00", workers=2, timeout=5)
+    rows = {o.student: (o.status, o.total) for o in outcomes}
+    assert rows == {"ann": ("ok", 4), "ben": ("ok", 3), "cem": ("timed out", 0)}
+
+
 def test_ctrl_c_keeps_finished_rows_and_resume_grades_the_rest(tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()

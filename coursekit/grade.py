@@ -116,6 +116,33 @@ def _course_files() -> dict[str, str]:
             if p.suffix in (".csv", ".json")}
 
 
+def _first_runs(found, folder: Path, spec: Exercise, kept: dict, outcomes: Results, label: str) -> list:
+    """A row per notebook (kept from --resume, unreadable, or to run) and the jobs to run."""
+    jobs = []
+    variables = sorted({task.variable for task in spec.tasks.values()})
+    for number, item in enumerate(found):
+        relative = str(item.path.relative_to(folder))
+        if relative in kept:
+            outcomes.append(kept[relative])
+            continue
+        outcome = Outcome(student=item.student, file=relative, isolation=label)
+        outcomes.append(outcome)
+        if item.hidden:
+            outcome.reasons.append("hidden file (its name starts with a dot)")
+        try:
+            plan = grade_read.rebuild(grade_read.read_submission(item.path), spec.template)
+        except grade_read.Unreadable as err:
+            _fail(outcome, spec, "unreadable", str(err))
+            continue
+        if plan.tampered:
+            outcome.status = "tampered"
+            outcome.reasons.append("; ".join(plan.tampered) + " (restored before grading)")
+        outcome.reasons += plan.notes
+        cells = plan.cells[:max(plan.checks, default=0)]  # later cells cannot change a score
+        jobs.append(grade_run.Job(number, cells, variables, tag=(outcome, None), checks=plan.checks))
+    return jobs
+
+
 def grade(folder: Path, exercise: str, workers: int | None = None, timeout: float = 60, memory_mb: int = 2048,
           root: Path = ROOT, report=None, isolation_mode: str = "auto", resume: Path | None = None,
           recheck: bool = True) -> tuple[Exercise, Results]:
@@ -133,81 +160,54 @@ def grade(folder: Path, exercise: str, workers: int | None = None, timeout: floa
     except isolation.IsolationError as err:
         raise GradeError(str(err)) from None
     found, notes = grade_read.find_submissions(folder)
-    kept = read_gradebook(resume, spec) if resume else {}
     files = _course_files()
     reference = grade_score.Reference(spec, files)
     outcomes = Results(notes=notes, warning=warning, isolation_label=backend.label)
-    queue: list[grade_run.Job] = []
-    unfinished: set[int] = set()
-    for number, item in enumerate(found):
-        relative = str(item.path.relative_to(folder))
-        if relative in kept:
-            outcomes.append(kept[relative])
-            continue
-        outcome = Outcome(student=item.student, file=relative, isolation=backend.label)
-        outcomes.append(outcome)
-        if item.hidden:
-            outcome.reasons.append("hidden file (its name starts with a dot)")
-        try:
-            plan = grade_read.rebuild(grade_read.read_submission(item.path), spec.template)
-        except grade_read.Unreadable as err:
-            _fail(outcome, spec, "unreadable", str(err))
-            continue
-        if plan.tampered:
-            outcome.status = "tampered"
-            outcome.reasons.append("; ".join(plan.tampered) + " (restored before grading)")
-        outcome.reasons += plan.notes
-        variables = sorted({task.variable for task in spec.tasks.values()})
-        cells = plan.cells[:max(plan.checks, default=0)]  # later cells cannot change a score
-        queue.append(grade_run.Job(number, cells, variables, tag=(outcome, None), checks=plan.checks))
-        unfinished.add(id(outcome))
-    total = len(outcomes)
-    finished = {"n": total - len(queue)}
+    queue = _first_runs(found, folder, spec, read_gradebook(resume, spec) if resume else {}, outcomes, backend.label)
+    unfinished = {id(job.tag[0]) for job in queue}
+    progress = {"done": len(outcomes) - len(queue), "key": len(found)}
     if report:
-        report(finished["n"], total)
-    extra_key = len(found)
+        report(progress["done"], len(outcomes))
 
     def done(job: grade_run.Job) -> None:
-        nonlocal extra_key
         outcome, tasks = job.tag
-        if tasks is None:  # first run
+        if tasks is None:  # the first run: score it, then maybe run again on perturbed data
             if job.failure:
                 outcome.status = job.failure
                 outcome.reasons.insert(0, job.reason)
             grade_score.score(outcome, spec, job)
+            if job.errors:
+                outcome.reasons.append(f"{len(job.errors)} code cell(s) raised an error")
             seed = grade_score.variant(spec.number, outcome.student, outcome.file)
             tasks = grade_score.to_verify(outcome, spec, reference, seed) if recheck else []
             if tasks:
-                extra_key += 1
-                queue.insert(0, grade_run.Job(extra_key, job.cells, job.variables, seed=seed, tag=(outcome, tasks),
-                                              checks=job.checks))  # first, so each row is done soon
+                progress["key"] += 1
+                queue.insert(0, grade_run.Job(progress["key"], job.cells, job.variables, seed=seed,
+                                              tag=(outcome, tasks), checks=job.checks))  # first: rows end soon
         else:
             grade_score.verify(outcome, spec, reference, job, tasks)
             tasks = []
-        if job.errors and not job.seed:
-            outcome.reasons.append(f"{len(job.errors)} code cell(s) raised an error")
         outcome.reasons += sorted(set(job.notes))
         if not tasks:
             unfinished.discard(id(outcome))
-            finished["n"] += 1
+            progress["done"] += 1
             if report:
-                report(finished["n"], total)
+                report(progress["done"], len(outcomes))
 
     settings = {"files": files, "memory_mb": memory_mb, "timeout": timeout, "sweep": backend.name == "bwrap",
-                "fork": FORK,
-                "env": backend.env(""),
+                "fork": FORK, "env": backend.env(""),
                 "guard": [] if backend.name == "bwrap" else [str(root / "solutions"), str(root / ".git"),
                                                             str(root / "exercises" / "checks"), str(folder.resolve())]}
-    count = max(1, workers or os.cpu_count() or 1)
     try:
-        grade_run.run(queue, count, backend, settings, timeout, done)
+        grade_run.run(queue, max(1, workers or os.cpu_count() or 1), backend, settings, timeout, done)
     except KeyboardInterrupt:
         outcomes.interrupted = True
         for outcome in outcomes:
             if id(outcome) in unfinished:
                 outcome.status, outcome.reasons = "interrupted", ["grading was stopped before this file was done"]
                 outcome.points, outcome.feedback = {t: 0.0 for t in spec.tasks}, {}
+        return spec, outcomes
     if recheck:
-        outcomes.graded_once = [t.id for t in spec.tasks.values()
-                                if not any(reference.depends_on_data(t, s) for s in range(1, grade_score.VARIANTS + 1))]
+        outcomes.graded_once = [t.id for t in spec.tasks.values() if not any(
+            reference.depends_on_data(t, seed) for seed in range(1, grade_score.VARIANTS + 1))]
     return spec, outcomes

@@ -1,4 +1,5 @@
-"""Command line: ``python -m coursekit build [--check]``, ``grade ...``, ``handouts``, ``site``, ``progress`` and ``bench``."""
+"""Command line: ``python -m coursekit build [--check]``, ``grade ...``, ``marking ...``, ``gradebook ...``,
+``handouts``, ``site``, ``progress`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -51,6 +52,47 @@ def _grade(args) -> int:
     print(grade.summary(outcomes))
     print(f"Gradebook: {args.out}; feedback: {feedback}/")
     return 130 if outcomes.interrupted else 0
+
+
+def _marking(args) -> int:
+    from coursekit import marking
+
+    try:
+        if args.action == "collect":
+            sheet = marking.collect(Path(args.path), args.exercise)
+            marking.write_file(Path(args.out), sheet)
+            print(f"Marking sheet: {args.out} ({sheet.count(chr(10)) - 1} student(s)). Fill in the mark columns "
+                  f"and the comments, then run: python -m coursekit marking import {args.out} --exercise {args.exercise}")
+        else:
+            marks = marking.import_marks(Path(args.path), args.exercise, Path(args.out),
+                                         Path(args.feedback) if args.feedback else None)
+            unmarked = sum(any(m is None for m in entry.marks.values()) for entry in marks)
+            print(f"Imported the marks of {len(marks)} student(s) into {args.out}"
+                  + (f" and their feedback in {args.feedback}/" if args.feedback else "") + "."
+                  + (f" {unmarked} are not fully marked yet." if unmarked else ""))
+    except marking.MarkingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _gradebook(args) -> int:
+    from coursekit import gradebook
+
+    try:
+        course = gradebook.combine(Path(args.results), Path(args.roster) if args.roster else None)
+    except gradebook.GradebookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    from coursekit.marking import write_file
+
+    for option, render in (("out", gradebook.plain_csv), ("canvas", gradebook.canvas_csv),
+                           ("moodle", gradebook.moodle_csv)):
+        if getattr(args, option):
+            write_file(Path(getattr(args, option)), render(course))
+            print(f"Wrote {getattr(args, option)}")
+    print(f"{len(course.students)} student(s); exercises graded: {', '.join(course.graded) or 'none'}.")
+    return 0
 
 
 def _bench(args) -> int:
@@ -131,6 +173,22 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--resume", action="store_true",
                        help="keep the finished rows of the gradebook --out from an interrupted run; grade the rest")
     grade.set_defaults(run=_grade)
+    marking = commands.add_parser("marking", help="mark written work with the rubric: collect a marking sheet, import it")
+    marking.add_argument("action", choices=["collect", "import"],
+                         help="collect: write a marking sheet from a folder of submissions; import: check a filled-in sheet")
+    marking.add_argument("path", help="collect: the folder of submissions; import: the filled-in marking sheet")
+    marking.add_argument("--exercise", required=True, help="exercise number, e.g. 06")
+    marking.add_argument("--out", help="collect: sheet to write (default marking-NN.csv); import: marks file to "
+                                       "write (default marks-NN.csv)")
+    marking.add_argument("--feedback", help="import: folder of the students' feedback files to add the marks to")
+    marking.set_defaults(run=_marking)
+    gradebook = commands.add_parser("gradebook", help="combine every exercise's results and written marks into one table")
+    gradebook.add_argument("results", help="folder with the gradebooks of `grade` and the marks of `marking import`")
+    gradebook.add_argument("--roster", help="CSV with a 'student' column: students without any submission appear too")
+    gradebook.add_argument("--out", default="course-gradebook.csv", help="plain CSV (default course-gradebook.csv)")
+    gradebook.add_argument("--canvas", help="also write a Canvas gradebook import file")
+    gradebook.add_argument("--moodle", help="also write a Moodle grade import file")
+    gradebook.set_defaults(run=_gradebook)
     handouts = commands.add_parser("handouts", help="write every lesson as a static HTML page that works offline")
     handouts.add_argument("--out", default="handouts", help="output folder (default: handouts)")
     handouts.set_defaults(run=_handouts)
@@ -147,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--only", choices=("grading",), help="measure only the floor and grading")
     bench.set_defaults(run=_bench)
     args = parser.parse_args(argv)
+    if args.command == "marking" and not args.out:
+        args.out = f"{'marking' if args.action == 'collect' else 'marks'}-{args.exercise}.csv"
     return args.run(args)
 
 

@@ -29,6 +29,10 @@ from coursekit.toc import FAST_LOADER
 __all__ = ["CheckResult", "Exercise", "TaskFileError", "fingerprint"]
 
 MIME = "application/vnd.coursekit.check+json"
+# Under nbgrader (validate, autograde) checks raise on failure and record no progress. The mode is
+# read once, when the setup cell imports this module: an answer cell that changes the environment
+# later cannot switch failing checks off.
+NBGRADER = os.environ.get("NBGRADER_EXECUTION") in ("autograde", "validate")
 STAGES = ("Nudge", "Hint", "Method")
 TYPES = {
     "int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list, tuple),
@@ -190,6 +194,7 @@ class CheckResult:
     points: float = 0.0
     max_points: float = 1.0
     extra: dict = field(default_factory=dict)
+    for_nbgrader: bool = False  # plain-text output is the points, which nbgrader reads as the score
 
     def __bool__(self) -> bool:
         return self.passed
@@ -209,7 +214,8 @@ class CheckResult:
         html_text = f'<div class="coursekit-check" role="status">{body}</div>'
         data = {"exercise": self.exercise, "task": self.task, "passed": self.passed,
                 "points": self.points, "max_points": self.max_points}
-        return {"text/plain": self.text(), "text/html": html_text, MIME: data}
+        plain = repr(float(self.points)) if self.for_nbgrader else self.text()
+        return {"text/plain": plain, "text/html": html_text, MIME: data}
 
 
 # --- the checker --------------------------------------------------------------------------
@@ -221,6 +227,7 @@ class Exercise:
     def __init__(self, exercise: str, folder: str | Path | None = None):
         self.exercise, self.tasks = load_tasks(_task_file(str(exercise), Path(folder) if folder else None))
         self.attempts: dict[str, int] = {}
+        self.nbgrader = NBGRADER
 
     def _task(self, task_id: str) -> Task:
         if task_id not in self.tasks:
@@ -233,15 +240,16 @@ class Exercise:
         task = self._task(task_id)
         scope = namespace if namespace is not None else sys._getframe(1).f_globals
         problem = _diagnose(task, scope, salt=f"{self.exercise}/{task.id}")
-        progress.record("check", self.exercise, task.id, problem is None, task.points if problem is None else 0)
+        if not self.nbgrader:
+            progress.record("check", self.exercise, task.id, problem is None, task.points if problem is None else 0)
         if problem is None:
             return CheckResult(self.exercise, task.id, task.title, True, "Well done.",
-                               points=task.points, max_points=task.points)
+                               points=task.points, max_points=task.points, for_nbgrader=self.nbgrader)
         self.attempts[task.id] = self.attempts.get(task.id, 0) + 1
         stage = min(self.attempts[task.id], len(task.hints))
         result = CheckResult(self.exercise, task.id, task.title, False, problem,
                              hint=task.hints[stage - 1], hint_stage=stage, max_points=task.points)
-        if os.environ.get("NBGRADER_EXECUTION") in ("autograde", "validate"):
+        if self.nbgrader:
             raise AssertionError(result.text())  # nbgrader scores a check cell by whether it raises
         return result
 

@@ -28,9 +28,19 @@ class DataError(ValueError):
 
 
 def data_dir() -> Path:
-    """The folder with the CSV files: ``$COURSEKIT_DATA`` if set, else the course's ``data/``."""
+    """The folder with the CSV files: ``$COURSEKIT_DATA`` if set, else the course's ``data/``.
+
+    With an installed (not editable) package there is no course folder around it; then a
+    ``data/`` beside the notebook (the current folder) is used, as in an nbgrader course.
+    """
     override = os.environ.get("COURSEKIT_DATA")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "data"
+    if override:
+        return Path(override)
+    course = Path(__file__).resolve().parent.parent / "data"
+    beside = Path.cwd() / "data"
+    if not (course / "datapackage.json").exists() and (beside / "datapackage.json").exists():
+        return beside
+    return course
 
 
 def _package() -> dict:
@@ -38,7 +48,8 @@ def _package() -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError(f"The data description {path} is missing. Fix: {RESTORE_HINT}.") from None
+        raise DataError(f"The data description {path} is missing. Fix: {RESTORE_HINT}; with an installed "
+                        "package, put the course's data/ folder beside the notebook or set COURSEKIT_DATA.") from None
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text. Fix: {RESTORE_HINT}.") from None
     try:
@@ -213,6 +224,9 @@ def _check_unique(keys: list[tuple], lines: list[int], columns: list[str], where
         seen[key] = line
 
 
+VIA = "via "  # in a source cell, marks a repost or mirror kept beside the original it copies
+
+
 def _check_sources(raw: list[dict], lines: list[int], resource: dict, where) -> None:
     """Every row that states a fact must cite its source (DESIGN: no value without a source)."""
     source_field = resource.get("sourceField")
@@ -226,6 +240,22 @@ def _check_sources(raw: list[dict], lines: list[int], resource: dict, where) -> 
         if has_value and not row.get(source_field):
             raise DataError(f"{where(line)}: the row has a value but no source in '{source_field}'. "
                             "Fix: add the URL of the page the value was read on.")
+        problem = _source_problem(row.get(source_field) or "")
+        if problem:
+            raise DataError(f"{where(line)}: '{source_field}' {problem}")
+
+
+def _source_problem(cell: str) -> str | None:
+    """A source cell is addresses separated by '; '; a repost is 'via URL', after the original it copies."""
+    for position, part in enumerate(cell.split("; ") if cell else []):
+        address = part[len(VIA):] if part.startswith(VIA) else part
+        if not address.startswith(("http://", "https://", "../")):
+            return (f"has {part[:60]!r}, which is not an address. Fix: separate addresses with '; ' and "
+                    f"write a repost as '{VIA}URL' after the original.")
+        if part.startswith(VIA) and position == 0:
+            return (f"starts with the repost {part[:60]!r}. Fix: put the original's address first, then "
+                    f"'{VIA}URL'; if the original is lost, cite the repost without 'via'.")
+    return None
 
 
 def load(name: str) -> pd.DataFrame:

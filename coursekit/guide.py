@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coursekit.toc import assessments, load_toc, published
+from coursekit.toc import assessments, load_toc, published, reading_for, reading_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +32,23 @@ def _misconceptions(bank, tasks) -> list[str]:
     return found
 
 
+def _written_work(number: str, root: Path) -> list[str]:
+    """The rubric of the lesson's written work and its marking notes (from solutions/rubrics/)."""
+    from coursekit.marking import rubric
+
+    spec = rubric(number, root)
+    if spec is None:
+        return []
+    lines = ["", "### Marking the written work", "",
+             f"Collect and mark with `python -m coursekit marking collect SUBMISSIONS --exercise {number}` "
+             "(see the README).", "", "| Criterion | Points | Answer cell (grade_id) |", "|---|---:|---|"]
+    lines += [f"| {c.name} | {c.points:g} | `{c.id}` |" for c in spec.criteria]
+    lines += [f"| **Total** | {spec.points:g} | |"]
+    if spec.notes:
+        lines += ["", spec.notes]
+    return lines
+
+
 def instructor_guide(root: Path = ROOT) -> str:
     toc = load_toc(root)
     lessons = published(toc)
@@ -40,7 +57,8 @@ def instructor_guide(root: Path = ROOT) -> str:
              "solutions/checks/. Do not edit by hand. -->", "",
              f"*{toc['title']}*", "",
              "Solutions are in `solutions/`; students work in `exercises/`. Grade a class with "
-             "`python -m coursekit grade SUBMISSIONS --exercise NN` (see the README).", "",
+             "`python -m coursekit grade SUBMISSIONS --exercise NN`, mark the written work with `python -m coursekit "
+             "marking` and combine a term with `python -m coursekit gradebook` (see the README).", "",
              "## Schedule", "", "| Lesson | Title | Teaching (min) | Exercises (min) | Running total (min) |",
              "|---|---|---:|---:|---:|"]
     total = 0
@@ -68,4 +86,8 @@ def instructor_guide(root: Path = ROOT) -> str:
         if misconceptions:
             lines += ["", "### Common misconceptions the materials address", ""]
             lines += [f"- {m}" for m in misconceptions]
+        lines += _written_work(number, root)
+        reading = reading_for(toc, number)
+        if reading:
+            lines += ["", "### Further reading", ""] + [f"- {reading_markdown(item)}" for item in reading]
     return "\n".join(lines) + "\n"

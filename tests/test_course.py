@@ -5,10 +5,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from coursekit.data import datasets
 from coursekit.quiz import load_bank
-from coursekit.toc import load_toc, published
+from coursekit.toc import TocError, load_toc, published, reading_for, reading_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = published(load_toc(ROOT))
@@ -64,3 +65,37 @@ def test_every_exercise_task_names_the_objectives_it_assesses(lesson):
     valid = set(range(1, len(lesson["objectives"]) + 1))
     for task in tasks.values():
         assert task.objectives and set(task.objectives) <= valid, f"{task.id}: objective {task.objectives}"
+
+
+def test_lessons_01_to_05_list_two_to_four_readings_each_checked_and_linked():
+    toc = load_toc(ROOT)
+    for number in ("01", "02", "03", "04", "05"):
+        assert 2 <= len(reading_for(toc, number)) <= 4, f"lesson {number}"
+    for item in toc["further_reading"]:
+        assert item["verified_at"].startswith("http"), item["title"]
+        link = f"https://doi.org/{item['doi']}" if item.get("doi") else item["url"]
+        assert f"[{item['title']}]({link})" in reading_markdown(item)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"doi": "https://doi.org/10.1080/01436597.2015.1086638"}, r"is not a bare DOI\. Fix: write it as 10\.NNNN/suffix"),
+    ({"doi": "10.1080"}, r"doi '10\.1080' is not a bare DOI"),
+    ({"verified_at": None}, r"has no verified_at\. Fix: add"),
+    ({"lessons": [1]}, r'lessons must be a list of quoted lesson numbers\. Fix: write lessons: \["01", "05"\]'),
+    ({"lessons": ["09"]}, r"names lesson\(s\) 09, which have no notebook"),
+    ({"year": "2016"}, r"year '2016' is not a four-digit year"),
+    ({"doi": None, "url": None}, r"has neither doi nor url"),
+    ({"publisher": "Taylor & Francis"}, r"unknown field\(s\) publisher"),
+    ({"authors": "Ziya Öniş"}, r"authors must be a list of names"),
+    ({"url": "www.example.org"}, r"url 'www\.example\.org' is not a web address"),
+])
+def test_a_malformed_reading_entry_is_a_clear_error(tmp_path, change, message):
+    toc = yaml.safe_load((ROOT / "course.yml").read_text(encoding="utf-8"))
+    entry = toc["further_reading"][0]
+    entry.update(change)
+    for key in [k for k, v in change.items() if v is None]:
+        del entry[key]
+    (tmp_path / "course.yml").write_text(yaml.safe_dump(toc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(TocError, match=message) as err:
+        load_toc(tmp_path)
+    assert "further_reading entry 1 ('Turkey and Russia in a shifting global order" in str(err.value)

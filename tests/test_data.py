@@ -108,6 +108,8 @@ def test_unknown_dataset_lists_available_and_suggests(package):
     (GOOD + ",5,confirmed,https://x.org\n", r"line 4: column 'month' is empty but a value is required"),
     (GOOD + "2014-01,5,confirmed,https://x.org\n", r"line 4: the row repeats month=2014-01 \(already on line 2\)"),
     (GOOD + "2014-03,5,confirmed,\n", r"line 4: the row has a value but no source in 'source_url'"),
+    (GOOD + "2014-03,5,confirmed,via https://mirror.example/a\n", r"line 4: 'source_url' starts with the repost"),
+    (GOOD + "2014-03,5,confirmed,https://x.org; mirror.example/a\n", r"line 4: 'source_url' has 'mirror\.example/a', which is not an address"),
 ])
 def test_damaged_csv_names_file_line_column_and_fix(package, csv_text, message):
     (package / "arrivals.csv").write_text(csv_text)
@@ -132,3 +134,8 @@ def test_corrupt_description(package):
     (package / "datapackage.json").unlink()
     with pytest.raises(DataError, match="datapackage.json is missing"):
         data.datasets()
+
+
+def test_a_repost_kept_as_via_after_its_original_loads(package):
+    (package / "arrivals.csv").write_text(GOOD + "2014-03,5,confirmed,https://agency.example/a; via https://mirror.example/a\n")
+    assert data.load("arrivals").source_url.iloc[-1].endswith("via https://mirror.example/a")

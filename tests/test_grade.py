@@ -408,6 +408,6 @@ def test_a_failing_check_raises_under_nbgrader_autograde(monkeypatch, tmp_path):
     monkeypatch.chdir(ROOT / "exercises")
     ex = Exercise("00")
     assert not ex.check("missing_2015", {"missing_2015": 99}).passed
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.setattr("coursekit.checks.NBGRADER", True)  # read once, when the module is imported
     with pytest.raises(AssertionError, match="Not yet"):
-        ex.check("missing_2015", {"missing_2015": 99})
+        Exercise("00").check("missing_2015", {"missing_2015": 99})

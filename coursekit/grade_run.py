@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import selectors
 import shutil
 import subprocess
@@ -93,6 +94,8 @@ class Job:
     failure: str | None = None  # "timed out" or "crashed"
     reason: str = ""
     notes: list[str] = field(default_factory=list)
+    nonce: str = field(default_factory=lambda: secrets.token_hex(16))  # a reply must carry it
+    received: int = 0  # bytes of replies
 
     def take(self, line: bytes) -> None:
         """One reply line from the child: validated, never trusted."""
@@ -101,7 +104,7 @@ class Job:
         except (ValueError, RecursionError):
             self.notes.append("a reply line was not valid JSON (ignored)")
             return
-        if not isinstance(message, dict):
+        if not isinstance(message, dict) or message.pop("n", None) != self.nonce:
             self.notes.append("a reply line had the wrong shape (ignored)")
         elif set(message) == {"at"} and isinstance(message["at"], int):
             self.at = message["at"]
@@ -123,8 +126,6 @@ class Job:
             self.failure = self.failure or "crashed"
             self.reason = self.reason or f"the notebook stopped the grading process (in code cell {self.at})"
             return
-        if meta.get("oversized"):
-            self.notes.append("a reply was larger than the grader accepts (ignored)")
         if meta.get("timed_out"):
             self.failure, self.reason = "timed out", f"did not finish within {timeout:g} s (stopped in code cell {self.at})"
         elif not self.ended:
@@ -134,21 +135,24 @@ class Job:
 
 
 class Worker:
-    """One grading server and the job it is running."""
+    """One grading server, the pipe its children reply on, and the job it is running."""
 
-    def __init__(self, backend: Backend, settings: bytes, scratch: Path):
+    def __init__(self, backend: Backend, settings: dict, scratch: Path):
         self.work = tempfile.mkdtemp(prefix="worker-", dir=scratch)
+        read, write = os.pipe()
         self.process = subprocess.Popen(backend.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, env=backend.env(self.work), cwd=self.work,
-                                        start_new_session=True)
-        os.set_blocking(self.process.stdout.fileno(), False)
-        self.buffer = bytearray()
-        self.ready = False
+                                        start_new_session=True, pass_fds=(write,))
+        os.close(write)
+        self.results = os.fdopen(read, "rb", buffering=0)
+        for stream in (self.process.stdout, self.results):
+            os.set_blocking(stream.fileno(), False)
+        self.control, self.replies = bytearray(), bytearray()
+        self.skipping = False  # the rest of an oversized reply line
         self.job: Job | None = None
         self.deadline = 0.0
-        self.started = time.monotonic()
         self.writer: threading.Thread | None = None
-        self._send(settings)
+        self._send(sandbox.frame({**settings, "results_fd": write}))
 
     def _send(self, data: bytes) -> None:
         """Write in the background, after what is being written: the grader never waits on a pipe."""
@@ -169,25 +173,49 @@ class Worker:
     def start(self, job: Job, timeout: float) -> None:
         self.job = job
         self.deadline = time.monotonic() + timeout + GRACE
-        self._send(json.dumps({"job": job.key, "cells": job.cells, "variables": job.variables,
-                               "seed": job.seed}).encode() + b"\n")
+        self._send(sandbox.frame({"job": job.key, "seed": job.seed}) + sandbox.frame(
+            {"nonce": job.nonce, "cells": job.cells, "variables": job.variables}))
 
-    def lines(self) -> tuple[list[bytes], bool]:
-        """Complete lines read so far, and whether the pipe is closed."""
-        try:
-            chunk = os.read(self.process.stdout.fileno(), 1 << 20)
-        except BlockingIOError:
+    def control_lines(self) -> tuple[list[bytes], bool]:
+        """The server's own lines read so far, and whether its output is closed."""
+        chunk = _read(self.process.stdout.fileno())
+        if chunk is None:
             return [], False
-        except OSError:
-            chunk = b""
-        self.buffer += chunk
-        complete = []
-        if b"\n" in chunk:
-            *complete, rest = bytes(self.buffer).split(b"\n")
-            self.buffer = bytearray(rest)
-        if len(self.buffer) > sandbox.LINE_BYTES + 16:
-            return complete, True
-        return complete, chunk == b""
+        self.control += chunk
+        *complete, rest = bytes(self.control).split(b"\n")
+        self.control = bytearray(rest)
+        return complete, chunk == b"" or len(rest) > 4096
+
+    def take_replies(self) -> None:
+        """Pass the child's complete reply lines to the job, within the size caps."""
+        while (chunk := _read(self.results.fileno())):
+            if self.job is None:
+                continue  # nothing can be running: discard
+            self.job.received += len(chunk)
+            if self.job.received > sandbox.TOTAL_BYTES:
+                self._oversized()
+                continue
+            self.replies += chunk
+            while (end := self.replies.find(b"\n")) >= 0:
+                line = bytes(self.replies[:end])
+                del self.replies[:end + 1]
+                if not self.skipping:
+                    self.job.take(line)
+                self.skipping = False
+            if len(self.replies) > sandbox.LINE_BYTES:
+                self._oversized()
+                self.replies, self.skipping = bytearray(), True
+
+    def _oversized(self) -> None:
+        note = "a reply was larger than the grader accepts (ignored)"
+        if note not in self.job.notes:
+            self.job.notes.append(note)
+
+    def end_job(self) -> Job:
+        self.take_replies()  # everything the child wrote is in the pipe by now
+        job, self.job = self.job, None
+        self.replies, self.skipping = bytearray(), False
+        return job
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -196,27 +224,37 @@ class Worker:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             pass
-        for stream in (self.process.stdin, self.process.stdout):
+        for stream in (self.process.stdin, self.process.stdout, self.results):
             try:
                 stream.close()
             except OSError:
                 pass
 
 
+def _read(fd: int) -> bytes | None:
+    """What a non-blocking pipe has (b"" when closed, None when nothing yet)."""
+    try:
+        return os.read(fd, 1 << 20)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+
+
 def run(queue: list[Job], workers: int, backend: Backend, settings: dict, timeout: float, done) -> None:
     """Run every job of ``queue``; ``done(job)`` may append more jobs to it."""
-    setup = json.dumps(settings).encode() + b"\n"
     pool: list[Worker] = []
     selector = selectors.DefaultSelector()
     scratch = Path(tempfile.mkdtemp(prefix="coursekit-grading-"))
 
     def retire(worker: Worker) -> None:
         selector.unregister(worker.process.stdout)
+        selector.unregister(worker.results)
         worker.stop()
         pool.remove(worker)
 
     def finish(worker: Worker, meta: dict | None) -> None:
-        job, worker.job = worker.job, None
+        job = worker.end_job()
         job.close(meta, timeout)
         if meta is None or not meta.get("clean", False):
             retire(worker)  # a fresh server for the next submission
@@ -227,29 +265,29 @@ def run(queue: list[Job], workers: int, backend: Backend, settings: dict, timeou
             while queue and (len(pool) < workers or any(w.job is None for w in pool)):
                 idle = next((w for w in pool if w.job is None), None)
                 if idle is None:
-                    idle = Worker(backend, setup, scratch)
+                    idle = Worker(backend, settings, scratch)
                     pool.append(idle)
                     selector.register(idle.process.stdout, selectors.EVENT_READ, idle)
+                    selector.register(idle.results, selectors.EVENT_READ, idle)
                 idle.start(queue.pop(0), timeout)
             for key, _ in selector.select(timeout=0.2):
                 worker = key.data
-                lines, closed = worker.lines()
+                if worker not in pool:
+                    continue
+                if key.fileobj is worker.results:
+                    worker.take_replies()
+                    continue
+                lines, closed = worker.control_lines()
                 for line in lines:
-                    if line.startswith(b"C ") and worker.job:
-                        worker.job.take(line[2:])
-                    elif line.startswith(b"Z "):
-                        try:
-                            meta = json.loads(line[2:])
-                        except ValueError:
-                            closed = True
-                            break
-                        if meta.get("ready"):
-                            worker.ready = True
-                        elif worker.job and meta.get("job") == worker.job.key:
-                            finish(worker, meta)
-                    else:
+                    try:
+                        meta = json.loads(line[2:]) if line.startswith(b"Z ") else None
+                    except ValueError:
+                        meta = None
+                    if not isinstance(meta, dict):
                         closed = True  # the server itself is not speaking the protocol
                         break
+                    if worker.job and meta.get("job") == worker.job.key:
+                        finish(worker, meta)
                 if closed and worker in pool:
                     if worker.job:
                         finish(worker, None)

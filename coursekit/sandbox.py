@@ -10,11 +10,14 @@ bubblewrap sandbox. It imports pandas, matplotlib and IPython once, then for eac
    writes the values of the task variables (a snapshot: a task is scored on the value its
    variable had when its check ran); errors in cells are noted and the next cell runs, as
    in nbgrader;
-3. relays the child's reply lines to the grader, each prefixed ``C``, capped in size, and
-   ends the job with its own line, prefixed ``Z``, which a child cannot forge (a child's
-   line never starts a line of the server's output);
+3. the child reads its own job (the code) from the grader's pipe and writes its reply lines
+   straight to the grader on a separate pipe, tagged with the job's nonce: the server never
+   holds a notebook's code or values, so no later child, forked from it, can find them in
+   its memory; the server's own end-of-job line goes to stdout, where no child can write;
 4. stops the child at the time limit, then kills every process left in the sandbox and
-   wipes the folder, so nothing of one submission reaches the next.
+   wipes the folder, so nothing of one submission reaches the next. After anything unusual
+   (a crash, a time-out, something left behind) the server ends and the grader starts a
+   fresh one.
 
 Values travel as tagged JSON (never pickle) and are rebuilt and validated by the grader
 (``coursekit.grade_run``); the checks and hidden tests run there, out of reach of student
@@ -27,7 +30,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import select
 import shutil
 import signal
 import sys
@@ -163,6 +165,32 @@ def _write(fd: int, message: dict) -> None:
         data = data[os.write(fd, data):]
 
 
+def frame(message: dict) -> bytes:
+    """A message from the grader: its length on a line, then the JSON."""
+    payload = json.dumps(message).encode()
+    return b"%d\n" % len(payload) + payload
+
+
+def read_frame(fd: int, limit: int) -> dict:
+    """One ``frame``, read without reading past it (the next one may be someone else's)."""
+    header = b""
+    while not header.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte or len(header) > 20:
+            raise EOFError("the grader closed the pipe")
+        header += byte
+    size = int(header)
+    if size > limit:
+        raise ValueError(f"a job of {size} bytes")
+    data = bytearray()
+    while len(data) < size:
+        chunk = os.read(fd, min(1 << 20, size - len(data)))
+        if not chunk:
+            raise EOFError("the grader closed the pipe")
+        data += chunk
+    return json.loads(data)
+
+
 def _run_child(job: dict, folder: Path, send, settings: dict) -> None:
     try:
         os.setsid()  # its own process group, killed as one
@@ -285,50 +313,35 @@ def _wipe(path: Path) -> bool:
     return not any(path.iterdir())
 
 
-def _relay(read: int, child: int, deadline: float, emit) -> tuple[bool, bool]:
-    """Copy the child's lines to the grader until it ends or time is up: (timed out, oversized)."""
-    buffer, total, oversized, skipping = bytearray(), 0, False, False
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return True, oversized
-        ready, _, _ = select.select([read], [], [], min(remaining, 0.05))
-        chunk = os.read(read, 1 << 20) if ready else None
-        if chunk == b"" or (chunk is None and _ended(child)):
-            return False, oversized  # the pipe closed, or the child ended (a grandchild may hold it)
-        if not chunk:
-            continue
-        total += len(chunk)
-        if total > TOTAL_BYTES:
-            return False, True
-        start = len(buffer)
-        buffer += chunk
-        end = buffer.find(b"\n", start)
-        while end >= 0:
-            if not skipping:
-                emit(b"C " + bytes(buffer[:end + 1]))
-            skipping = False
-            del buffer[:end + 1]
-            end = buffer.find(b"\n")
-        if len(buffer) > LINE_BYTES:
-            buffer, skipping, oversized = bytearray(), True, True
+def _wait(child: int, deadline: float) -> tuple[int, bool]:
+    """The child's exit code, and whether it was stopped at the deadline."""
+    while time.monotonic() < deadline:
+        if _ended(child):
+            return os.waitstatus_to_exitcode(_EXITS.pop(child)), False
+        time.sleep(0.005)
+    return _reap(child, deadline), True
 
 
 def serve(inp: int = 0, out: int = 1) -> None:
-    """Read the set-up line, then one job per line, until the grader closes the pipe."""
+    """Read the settings, then one job after the other, until the grader closes the pipe.
+
+    The server itself never reads a notebook's code nor its results: the forked child reads its
+    own job from the pipe and writes its values straight to the grader (``results_fd``), so
+    nothing of one submission is in the memory the next child is forked from.
+    """
     inp, out = os.dup(inp), os.dup(out)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):
         os.dup2(devnull, fd)
-    reader = os.fdopen(inp, "rb")
 
-    def emit(data: bytes) -> None:
+    def emit(message: dict) -> None:
+        data = b"Z " + json.dumps(message).encode() + b"\n"
         while data:
             data = data[os.write(out, data):]
 
-    settings = json.loads(reader.readline(JOB_BYTES))
+    settings = read_frame(inp, JOB_BYTES)
     work = Path(os.environ.get("COURSEKIT_SANDBOX_WORK", "/grading"))
-    files = settings.pop("files")
+    files, results = settings.pop("files"), int(settings["results_fd"])
     try:  # the submissions must not read this process's memory (/proc/<pid>/mem)
         import ctypes
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
@@ -342,48 +355,47 @@ def serve(inp: int = 0, out: int = 1) -> None:
     from coursekit.perturb import perturb
 
     perturbed: dict[int, dict[str, str]] = {}
-    emit(b"Z " + json.dumps({"ready": True}).encode() + b"\n")
+    emit({"ready": True})
+    fork = hasattr(os, "fork") and settings.get("fork", True)
     while True:
-        line = reader.readline(JOB_BYTES)
-        if not line:
+        try:
+            header = read_frame(inp, 4096)  # {"job", "seed"}: the code follows, for the child
+        except EOFError:
             return
-        job = json.loads(line)
         folder = work / "submission"
         clean = _wipe(work) and (not settings.get("sweep") or _wipe(Path("/tmp")))
         (folder / "data").mkdir(parents=True)
-        seed = job.get("seed")
+        seed = header.get("seed")
         if seed is not None and seed not in perturbed:
             perturbed[seed] = perturb(files, seed)
         for name, text in (files if seed is None else perturbed[seed]).items():
             (folder / "data" / name).write_text(text, encoding="utf-8")
-        if not (hasattr(os, "fork") and settings.get("fork", True)):
-            # Windows: no fork. Run the job here, unchecked, and end: the grader starts a fresh
-            # server for the next job (slower, and only for the unsandboxed fallback).
-            _run_child(job, folder, lambda message: emit(b"C " + json.dumps(message).encode() + b"\n"), settings)
-            emit(b"Z " + json.dumps({"job": job["job"], "exit": 0, "timed_out": False, "oversized": False,
-                                     "clean": False}).encode() + b"\n")
+
+        def run() -> None:
+            job = read_frame(inp, JOB_BYTES)
+            os.close(inp)
+            _run_child(job, folder, lambda message: _write(results, {**message, "n": job["nonce"]}), settings)
+
+        if not fork:  # Windows: run the job here, then end; the grader starts a fresh server
+            run()
+            emit({"job": header["job"], "exit": 0, "timed_out": False, "clean": False})
             return
-        read, write = os.pipe()
         child = os.fork()
         if child == 0:
             code = 0
             try:
-                os.close(read)
-                os.close(inp)
                 os.close(out)
-                _run_child(job, folder, lambda message: _write(write, message), settings)
+                run()
             except BaseException:
                 code = 70
             os._exit(code)
-        os.close(write)
         started = time.monotonic()
-        timed_out, oversized = _relay(read, child, started + float(settings["timeout"]), emit)
-        os.close(read)
-        exit_code = _reap(child, started + float(settings["timeout"]))
-        clean = _sweep(child, bool(settings.get("sweep"))) and clean
-        emit(b"Z " + json.dumps({"job": job["job"], "exit": exit_code, "timed_out": timed_out,
-                                 "oversized": oversized, "clean": clean,
-                                 "seconds": round(time.monotonic() - started, 3)}).encode() + b"\n")
+        exit_code, timed_out = _wait(child, started + float(settings["timeout"]))
+        clean = _sweep(child, bool(settings.get("sweep"))) and clean and exit_code == 0 and not timed_out
+        emit({"job": header["job"], "exit": exit_code, "timed_out": timed_out, "clean": clean,
+              "seconds": round(time.monotonic() - started, 3)})
+        if not clean:
+            return  # the child may not have read its job, or left something: a fresh server next
 
 
 if __name__ == "__main__":

@@ -116,6 +116,27 @@ for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpi
 if found:
     exec({STOLEN!r})
 """,
+        "reads_its_own_memory": f"""
+import os
+head, tail = b"/ russia[2016]", b" * 100"  # a classmate's code, graded earlier by the same server?
+found = False
+with open("/proc/self/mem", "rb", 0) as mem:
+    for region in open("/proc/self/maps").read().splitlines():
+        span, modes = region.split()[:2]
+        start, end = (int(x, 16) for x in span.split("-"))
+        for at in range(start, end, 1 << 24) if "r" in modes and "[v" not in region else ():
+            try:
+                mem.seek(at)
+                chunk = mem.read(min(1 << 24, end - at))
+            except (OSError, ValueError, OverflowError):
+                break
+            i = chunk.find(head)
+            while i >= 0 and not found:
+                found = chunk[i + len(head):i + len(head) + len(tail)] == tail
+                i = chunk.find(head, i + 1)
+if found:  # the stolen line, never whole in this notebook's own code
+    exec("recovery_pct = (russia[2017] - russia[2016]) " + head.decode() + tail.decode())
+""",
         "kills_the_grader": """
 import os, signal
 for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:
@@ -234,7 +255,7 @@ def test_failures_end_in_their_own_row(graded):
     assert any("larger than the grader accepts" in r for r in rows["forges_garbage"].reasons)
     assert "not computed from the data: recovery_pct" in rows["forges_the_right_value"].reasons
     # the harmless-looking attackers still get the tasks they did compute
-    for name in ("dirfd_reads_solution", "switches_off_the_check", "reads_other_processes_memory",
+    for name in ("dirfd_reads_solution", "switches_off_the_check", "reads_other_processes_memory", "reads_its_own_memory",
                  "dirfd_writes_course_and_classmates", "starts_a_shell_and_daemons"):
         assert [rows[name].points[t] for t in TASKS] == [1, 0, 1, 1], (name, rows[name].reasons)
 

@@ -1,10 +1,13 @@
 """Running submissions: a pool of grading servers (``coursekit.sandbox``), one per worker.
 
 Each server runs in the backend's sandbox (``coursekit.isolation``) and takes one job at a
-time. Everything that comes back is untrusted: each line is size-capped by the server and
-validated here against the reply schema; a value that fails to rebuild costs that value
-only. A server that goes silent past the time limit, sends garbage or dies is killed and
-replaced, and only the job it was running is affected.
+time: a short header for the server (job number, which data), then the code, framed by its
+length, which only the forked child reads. The child replies on a pipe of its own; the
+server's end-of-job line comes on its stdout. Everything that comes back is untrusted: each
+reply line must carry the job's random nonce, is size-capped and validated against the
+reply schema here, and a value that fails to rebuild costs that value only. A server that
+goes silent past the time limit, sends garbage or dies is killed and replaced, and only the
+job it was running is affected.
 """
 
 from __future__ import annotations

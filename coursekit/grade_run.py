@@ -32,7 +32,7 @@ from coursekit.isolation import Backend
 GRACE = 15.0  # seconds for the server itself (start-up, data copy) on top of the notebook's time
 
 
-class Unreadable:
+class Unusable:
     """Stands in for an answer the grader could not rebuild (too big, damaged, odd type)."""
 
     def __init__(self, why: str):
@@ -43,7 +43,7 @@ class Unreadable:
 
 
 def decode(data):
-    """Rebuild a value from ``sandbox.encode``; anything unexpected becomes ``Unreadable``."""
+    """Rebuild a value from ``sandbox.encode``; anything unexpected becomes ``Unusable``."""
     kind = data.get("t") if isinstance(data, dict) else None
     if kind == "raw" and (data.get("v") is None or isinstance(data["v"], (bool, str))):
         return data["v"]
@@ -69,15 +69,15 @@ def decode(data):
         columns = {c: [decode(v) for v in col] for c, col in zip(names, data["data"])}
         return pd.DataFrame(columns, index=[decode(i) for i in data["index"]], columns=names).infer_objects()
     if kind == "toobig":
-        return Unreadable(f"a value too big to grade ({str(data.get('v'))[:60]})")
-    return Unreadable(f"a {str(data.get('v', 'unknown'))[:60]} object" if isinstance(data, dict) else "damaged value")
+        return Unusable(f"a value too big to grade ({str(data.get('v'))[:60]})")
+    return Unusable(f"a {str(data.get('v', 'unknown'))[:60]} object" if isinstance(data, dict) else "damaged value")
 
 
 def decode_checked(data):
     try:
         return decode(data)
     except (TypeError, ValueError, KeyError, OverflowError, RecursionError, AttributeError):
-        return Unreadable("damaged value")
+        return Unusable("damaged value")
 
 
 @dataclass

@@ -39,16 +39,19 @@ def _grade(args) -> int:
 
     try:
         spec, outcomes = grade.grade(Path(args.submissions), args.exercise, workers=args.workers,
-                                     timeout=args.timeout, memory_mb=args.memory,
-                                     report=grade.progress_bar())
+                                     timeout=args.timeout, memory_mb=args.memory, report=grade.progress_bar(),
+                                     isolation_mode=args.isolation, resume=Path(args.out) if args.resume else None)
     except (grade.GradeError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("Stopped (Ctrl-C) before any submission was graded; nothing was written.", file=sys.stderr)
+        return 130
     feedback = Path(args.feedback) if args.feedback else Path(args.out).with_suffix("").parent / "feedback"
     grade.write_results(spec, outcomes, Path(args.out), feedback)
     print(grade.summary(outcomes))
     print(f"Gradebook: {args.out}; feedback: {feedback}/")
-    return 0
+    return 130 if outcomes.interrupted else 0
 
 
 def _marking(args) -> int:
@@ -96,7 +99,8 @@ def _bench(args) -> int:
     from coursekit import bench
 
     try:
-        rows = bench.run(runs=args.runs, submissions=args.submissions, report=lambda line: print(line, flush=True))
+        rows = bench.run(runs=args.runs, submissions=args.submissions, report=lambda line: print(line, flush=True),
+                         only=args.only)
     except RuntimeError as err:  # a measured command failed: its output says why
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -163,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--workers", type=int, default=None, help="parallel submissions (default: number of cores)")
     grade.add_argument("--timeout", type=float, default=60, help="seconds per notebook (default: 60)")
     grade.add_argument("--memory", type=int, default=2048, help="memory cap per notebook in MB (default: 2048)")
+    grade.add_argument("--isolation", choices=("auto", "strict", "process"), default="auto",
+                       help="auto: bubblewrap sandbox if available, else a plain process with a warning; "
+                            "strict: refuse to grade without the sandbox; process: never sandbox (default: auto)")
+    grade.add_argument("--resume", action="store_true",
+                       help="keep the finished rows of the gradebook --out from an interrupted run; grade the rest")
     grade.set_defaults(run=_grade)
     marking = commands.add_parser("marking", help="mark written work with the rubric: collect a marking sheet, import it")
     marking.add_argument("action", choices=["collect", "import"],
@@ -193,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported (default 3)")
     bench.add_argument("--submissions", type=int, default=60, help="generated submissions to grade (default 60)")
     bench.add_argument("--out", default="BENCHMARKS.md", help="Markdown file to write (default BENCHMARKS.md)")
+    bench.add_argument("--only", choices=("grading",), help="measure only the floor and grading")
     bench.set_defaults(run=_bench)
     args = parser.parse_args(argv)
     if args.command == "marking" and not args.out:

@@ -1,20 +1,28 @@
-"""Run one submitted notebook's code in a restricted child process (for the grader).
+"""The grading server: runs submitted notebook code, one fresh forked process per submission.
 
-The child is forked from a server that has pandas, matplotlib and IPython already imported,
-so each submission gets a fresh Python process without a kernel's start-up cost. Before
-any student code runs, the child:
+Started by the grader through a backend (``coursekit.isolation``), normally inside a
+bubblewrap sandbox. It imports pandas, matplotlib and IPython once, then for each job:
 
-- installs an audit hook (PEP 578; it cannot be removed afterwards) that refuses to read the
-  course's solutions, its git history or other students' submissions, to write outside the
-  submission's own folder, to start processes, to open sockets, to use ctypes, to signal
-  other processes, or to raise its own memory limit;
-- caps its memory (RLIMIT_AS, where the system supports it) and sends all output to
-  /dev/null, so a flood of output costs nothing.
+1. makes the submission's own folder under the work root and writes a copy of the course
+   data into it (perturbed, for the grader's second run: ``coursekit.perturb``);
+2. forks a child that clears its environment, caps its memory and file sizes, sends its
+   output to /dev/null, and runs the cells in order. Right after each **check cell** it
+   writes the values of the task variables (a snapshot: a task is scored on the value its
+   variable had when its check ran); errors in cells are noted and the next cell runs, as
+   in nbgrader;
+3. the child reads its own job (the code) from the grader's pipe and writes its reply lines
+   straight to the grader on a separate pipe, tagged with the job's nonce: the server never
+   holds a notebook's code or values, so no later child, forked from it, can find them in
+   its memory; the server's own end-of-job line goes to stdout, where no child can write;
+4. stops the child at the time limit, then kills every process left in the sandbox and
+   wipes the folder, so nothing of one submission reaches the next. After anything unusual
+   (a crash, a time-out, something left behind) the server ends and the grader starts a
+   fresh one.
 
-It then runs the cells in order and sends back **only the values of the task variables**,
-as plain JSON (never pickle). Grading happens in the grader's own process, out of the
-student code's reach: redefining a check, monkeypatching ``coursekit`` or printing "all
-tests passed" changes nothing.
+Values travel as tagged JSON (never pickle) and are rebuilt and validated by the grader
+(``coursekit.grade_run``); the checks and hidden tests run there, out of reach of student
+code. Inside the sandbox there are no solutions and no checks files: the notebook's
+``Exercise`` is a stand-in whose checks only say that grading happens elsewhere.
 """
 
 from __future__ import annotations
@@ -22,76 +30,45 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 
-MAX_MESSAGE = 32 * 1024 * 1024  # bytes of JSON the grader accepts from one child
-
-_SPAWNING = ("subprocess.Popen", "os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork",
-             "os.forkpty", "os.kill", "os.killpg", "signal.pthread_kill", "resource.setrlimit",
-             "resource.prlimit", "socket.connect", "socket.bind", "socket.sendto", "socket.getaddrinfo",
-             "pty.spawn", "os.setuid", "os.setgid", "os.chroot")
-_WRITING = ("os.remove", "os.unlink", "os.rename", "os.replace", "os.mkdir", "os.rmdir", "os.chmod",
-            "os.chown", "os.symlink", "os.link", "os.truncate", "os.utime", "shutil.rmtree",
-            "shutil.move", "shutil.copyfile", "shutil.copytree")
-_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+LINE_BYTES = 16 * 1024 * 1024  # one reply line (a snapshot of all task variables)
+TOTAL_BYTES = 48 * 1024 * 1024  # everything one submission may send
+VALUE_BYTES = 1024 * 1024  # one encoded value
+VALUE_ITEMS = 50_000  # cells of a table, items of a collection
+JOB_BYTES = 64 * 1024 * 1024  # one job from the grader (the notebook's code)
 
 
-def install_guard(workdir: Path, secret_dirs: list[Path], violations: list[str]) -> None:
-    """Refuse what a submission must not do, and note each attempt in ``violations``."""
-    workdir = os.path.realpath(workdir)
-    secrets = [os.path.realpath(p) for p in secret_dirs]
-    busy = False
-
-    def inside(path: str, root: str) -> bool:
-        return path == root or path.startswith(root + os.sep)
-
-    def refuse(what: str):
-        violations.append(what)
-        raise PermissionError(f"Not allowed while grading: {what}")
-
-    def resolve(path) -> str | None:
-        return os.path.realpath(os.fsdecode(path))
-
-    def hook(event: str, args: tuple) -> None:
-        nonlocal busy
-        if busy:
-            return
-        busy = True
-        try:
-            if event.startswith(_SPAWNING) or event.startswith("ctypes."):
-                refuse(f"{event} (starting processes, networking, ctypes and limits are blocked)")
-            if event in ("open", "os.listdir", "os.scandir") or event in _WRITING:
-                writing = event in _WRITING or (event == "open" and (
-                    any(c in (args[1] or "") for c in "wax+") or (args[2] or 0) & _WRITE_FLAGS))
-                paths = args if event in _WRITING else args[:1]
-                for path in filter(None, map(resolve, (a for a in paths if isinstance(a, (str, bytes, os.PathLike))))):
-                    if any(inside(path, secret) for secret in secrets):
-                        refuse(f"reading {path}")
-                    if writing and not (inside(path, workdir) or path == os.devnull):
-                        refuse(f"writing {path} (outside the submission's folder)")
-        finally:
-            busy = False
-
-    sys.addaudithook(hook)
+# --- values as JSON -----------------------------------------------------------------------
 
 
-def _limit_memory(megabytes: int) -> None:
-    try:
-        import resource
-    except ImportError:  # Windows: no rlimits
-        return
-    cap = megabytes * 1024 * 1024
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    except (ValueError, OSError):
-        pass
+class TooBig(ValueError):
+    pass
 
 
-def encode(value):
+def _size(value) -> int:
+    if isinstance(value, pd.DataFrame):
+        return value.size
+    if isinstance(value, (pd.Series, list, tuple, set, frozenset, dict)):
+        return len(value)
+    if isinstance(value, str):
+        return len(value) // 64
+    return 1
+
+
+def encode(value, depth: int = 0):
     """Task values as tagged JSON the grader can rebuild without running anything."""
+    if depth > 8:
+        raise TooBig("nested too deeply")
+    if _size(value) > VALUE_ITEMS:
+        raise TooBig(f"{_size(value):,} items")
+    nested = depth + 1
     if value is None or isinstance(value, (bool, str)):
         return {"t": "raw", "v": value}
     if isinstance(value, int):
@@ -102,21 +79,22 @@ def encode(value):
         return {"t": "date", "v": value.isoformat()}
     if isinstance(value, pd.DataFrame):
         return {"t": "frame", "columns": [str(c) for c in value.columns],
-                "index": [encode(_plain(i)) for i in value.index],
-                "data": [[encode(_plain(v)) for v in value[c].tolist()] for c in value.columns]}
+                "index": [encode(_plain(i), nested) for i in value.index],
+                "data": [[encode(_plain(v), nested) for v in value.iloc[:, c].tolist()]
+                         for c in range(value.shape[1])]}
     if isinstance(value, pd.Series):
         return {"t": "series", "name": None if value.name is None else str(value.name),
-                "index": [encode(_plain(i)) for i in value.index],
-                "data": [encode(_plain(v)) for v in value.tolist()]}
+                "index": [encode(_plain(i), nested) for i in value.index],
+                "data": [encode(_plain(v), nested) for v in value.tolist()]}
     if isinstance(value, (list, tuple)):
-        return {"t": "list", "v": [encode(_plain(v)) for v in value]}
+        return {"t": "list", "v": [encode(_plain(v), nested) for v in value]}
     if isinstance(value, (set, frozenset)):
-        return {"t": "set", "v": [encode(_plain(v)) for v in value]}
+        return {"t": "set", "v": [encode(_plain(v), nested) for v in value]}
     if isinstance(value, dict):
-        return {"t": "dict", "v": [[encode(_plain(k)), encode(_plain(v))] for k, v in value.items()]}
+        return {"t": "dict", "v": [[encode(_plain(k), nested), encode(_plain(v), nested)] for k, v in value.items()]}
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return encode(value.item())
-    return {"t": "other", "v": type(value).__name__}
+        return encode(value.item(), nested)
+    return {"t": "other", "v": type(value).__name__[:60]}
 
 
 def _plain(value):
@@ -132,69 +110,117 @@ def _plain(value):
     return value
 
 
-class Unreadable:
-    """Stands in for an answer of a type the grader cannot rebuild."""
-
-    def __init__(self, type_name: str):
-        self.type_name = type_name
-
-    def __repr__(self) -> str:
-        return f"<a {self.type_name} object>"
-
-
-def decode(data):
-    """Rebuild a value from ``encode``; anything unexpected becomes ``Unreadable``."""
-    kind = data.get("t") if isinstance(data, dict) else None
-    if kind == "raw" and (data["v"] is None or isinstance(data["v"], (bool, str))):
-        return data["v"]
-    if kind == "int":
-        return int(data["v"])
-    if kind == "float":
-        return float(data["v"])
-    if kind == "date":
-        return pd.Timestamp(data["v"])
-    if kind == "list":
-        return [decode(v) for v in data["v"]]
-    if kind == "set":
-        return {decode(v) for v in data["v"]}
-    if kind == "dict":
-        return {decode(k): decode(v) for k, v in data["v"]}
-    if kind == "series":
-        return pd.Series([decode(v) for v in data["data"]], index=[decode(i) for i in data["index"]],
-                         name=data["name"], dtype="object").infer_objects()
-    if kind == "frame":
-        columns = {c: [decode(v) for v in col] for c, col in zip(data["columns"], data["data"])}
-        frame = pd.DataFrame(columns, index=[decode(i) for i in data["index"]], columns=data["columns"])
-        return frame.infer_objects()
-    return Unreadable(str(data.get("v", "unknown")) if isinstance(data, dict) else "unknown")
+def encode_checked(value) -> dict:
+    """``encode``, or a note saying why the value cannot be sent (too big, odd type)."""
+    try:
+        data = encode(value)
+        if len(json.dumps(data)) > VALUE_BYTES:
+            raise TooBig(f"more than {VALUE_BYTES // 1024} KB")
+        return data
+    except TooBig as err:
+        return {"t": "toobig", "v": str(err)}
+    except Exception as err:  # whatever the value's own methods raise
+        return {"t": "other", "v": f"unreadable ({type(err).__name__})"}
 
 
-def run_submission(cells: list[str], variables: list[str], workdir: str, secret_dirs: list[str],
-                   memory_mb: int, progress, connection) -> None:
-    """Child entry point: run ``cells`` and send ``{"values", "errors", "violations"}``."""
-    os.chdir(workdir)
-    os.environ.update({"COURSEKIT_DATA": str(Path(workdir) / "data"), "MPLBACKEND": "Agg",
-                       "TMPDIR": workdir, "MPLCONFIGDIR": workdir, "IPYTHONDIR": workdir,
-                       "HOME": workdir, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                       "COURSEKIT_PROGRESS": "off"})  # grading is not the learner's practice
-    sys.dont_write_bytecode = True
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    sys.stdout = open(os.devnull, "w")
-    sys.stderr = open(os.devnull, "w")  # a separate object: sharing one slows every print ~5x
-    sys.stdin = open(os.devnull)
-    import matplotlib
-    matplotlib.use("Agg")
+# --- the stand-in for coursekit.checks.Exercise -------------------------------------------
+
+
+class GradingExercise:
+    """``Exercise`` while grading: no checks file here; the grader checks the values itself."""
+
+    def __init__(self, exercise, folder=None):
+        self.exercise = str(exercise)
+
+    def check(self, task_id, namespace=None):
+        return f"(graded by the grader: {task_id})"
+
+    def hint(self, task_id):
+        return "(hints are not shown while grading)"
+
+    def fingerprint(self, task_id, namespace=None):
+        raise RuntimeError("fingerprints are not available while grading")
+
+
+# --- the child: one submission --------------------------------------------------------------
+
+
+def _limit(memory_mb: int) -> None:
+    try:
+        import resource
+    except ImportError:  # Windows: no rlimits
+        return
+    limits = [(resource.RLIMIT_AS, memory_mb * 1024 * 1024), (resource.RLIMIT_CORE, 0),
+              (resource.RLIMIT_FSIZE, 64 * 1024 * 1024)]
+    for kind, cap in limits:
+        try:
+            resource.setrlimit(kind, (cap, cap))
+        except (ValueError, OSError):
+            pass
+
+
+def _write(fd: int, message: dict) -> None:
+    data = json.dumps(message, allow_nan=True).encode() + b"\n"
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def frame(message: dict) -> bytes:
+    """A message from the grader: its length on a line, then the JSON."""
+    payload = json.dumps(message).encode()
+    return b"%d\n" % len(payload) + payload
+
+
+def read_frame(fd: int, limit: int) -> dict:
+    """One ``frame``, read without reading past it (the next one may be someone else's)."""
+    header = b""
+    while not header.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte or len(header) > 20:
+            raise EOFError("the grader closed the pipe")
+        header += byte
+    size = int(header)
+    if size > limit:
+        raise ValueError(f"a job of {size} bytes")
+    data = bytearray()
+    while len(data) < size:
+        chunk = os.read(fd, min(1 << 20, size - len(data)))
+        if not chunk:
+            raise EOFError("the grader closed the pipe")
+        data += chunk
+    return json.loads(data)
+
+
+def _run_child(job: dict, folder: Path, send, settings: dict) -> None:
+    try:
+        os.setsid()  # its own process group, killed as one
+    except (AttributeError, OSError):  # Windows; or already a session leader (no fork)
+        pass
+    os.chdir(folder)
+    home = str(folder)
+    os.environ.clear()
+    os.environ.update(settings["env"])
+    os.environ.update({"COURSEKIT_DATA": str(folder / "data"), "HOME": home, "MPLCONFIGDIR": home,
+                       "IPYTHONDIR": home})
+    if not settings.get("sweep"):
+        os.environ["TMPDIR"] = home
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    sys.stdin, sys.stdout, sys.stderr = open(os.devnull), open(os.devnull, "w"), open(os.devnull, "w")
+    import coursekit.checks
     from IPython.core.interactiveshell import InteractiveShell
 
+    coursekit.checks.Exercise = GradingExercise
     shell = InteractiveShell.instance(history_length=0, cache_size=0)
-    violations: list[str] = []
+    _limit(int(settings["memory_mb"]))
+    if settings.get("guard"):  # no OS sandbox: an audit hook, a weak second line only
+        from coursekit.guard import install_guard
+        install_guard(folder, [Path(p) for p in settings["guard"]])
     errors: dict[int, str] = {}
-    _limit_memory(memory_mb)
-    install_guard(Path(workdir), [Path(p) for p in secret_dirs], violations)
-    for number, source in enumerate(cells, start=1):
-        progress.value = number
+    variables = job["variables"]
+    for number, (source, snapshot) in enumerate(job["cells"], start=1):
+        send({"at": number})
         try:
             result = shell.run_cell(source, store_history=False, silent=False)
             error = result.error_before_exec or result.error_in_exec
@@ -202,13 +228,175 @@ def run_submission(cells: list[str], variables: list[str], workdir: str, secret_
                 errors[number] = f"{type(error).__name__}: {error}"[:300]
         except BaseException as err:  # SystemExit and the like: note it and go on
             errors[number] = f"{type(err).__name__}: {err}"[:300]
-    values = {}
-    for name in variables:
-        if name in shell.user_ns:
+        if snapshot:
+            values = {name: encode_checked(shell.user_ns[name]) for name in variables if name in shell.user_ns}
+            send({"snap": number, "values": values})
+    send({"end": True, "errors": {str(k): v for k, v in errors.items()}})
+
+
+# --- the server -----------------------------------------------------------------------------
+
+
+def _sweep(child: int, everything: bool) -> bool:
+    """Kill what the submission left running; True when nothing is left."""
+    for _ in range(50):
+        if everything:  # alone in a PID namespace: every other process is the submission's
+            others = [int(p) for p in os.listdir("/proc")
+                      if p.isdigit() and int(p) not in (1, os.getpid()) and not _zombie(int(p))]
+        else:
+            others = [child]
+        alive = []
+        for pid in others:
             try:
-                values[name] = encode(shell.user_ns[name])
-            except Exception as err:
-                values[name] = {"t": "other", "v": f"unreadable ({type(err).__name__})"}
-    message = json.dumps({"values": values, "errors": errors, "violations": violations[:20]})
-    connection.send_bytes(message.encode()[:MAX_MESSAGE])
-    connection.close()
+                os.kill(pid, signal.SIGKILL) if everything else os.killpg(pid, signal.SIGKILL)
+                alive.append(pid)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            pass
+        if not alive:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+_EXITS: dict[int, int] = {}  # child -> exit status, once reaped
+
+
+def _ended(child: int) -> bool:
+    if child not in _EXITS:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            _EXITS[child] = status
+    return child in _EXITS
+
+
+def _reap(child: int, deadline: float) -> int:
+    """The child's exit code, once it ends; killed at the deadline."""
+    while time.monotonic() < deadline and not _ended(child):
+        time.sleep(0.005)
+    if not _ended(child):
+        os.kill(child, signal.SIGKILL)
+        _EXITS[child] = os.waitpid(child, 0)[1]
+    return os.waitstatus_to_exitcode(_EXITS.pop(child))
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _wipe(path: Path) -> bool:
+    def unlock(function, target, _):
+        try:
+            os.chmod(os.path.dirname(target), 0o700)
+            os.chmod(target, 0o700)
+            function(target)
+        except OSError:
+            pass
+    if not path.exists():
+        return True
+    for entry in path.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, onerror=unlock)
+        else:
+            try:
+                entry.unlink()
+            except OSError:
+                pass
+    return not any(path.iterdir())
+
+
+def _wait(child: int, deadline: float) -> tuple[int, bool]:
+    """The child's exit code, and whether it was stopped at the deadline."""
+    while time.monotonic() < deadline:
+        if _ended(child):
+            return os.waitstatus_to_exitcode(_EXITS.pop(child)), False
+        time.sleep(0.005)
+    return _reap(child, deadline), True
+
+
+def serve(inp: int = 0, out: int = 1) -> None:
+    """Read the settings, then one job after the other, until the grader closes the pipe.
+
+    The server itself never reads a notebook's code nor its results: the forked child reads its
+    own job from the pipe and writes its values straight to the grader (``results_fd``), so
+    nothing of one submission is in the memory the next child is forked from.
+    """
+    inp, out = os.dup(inp), os.dup(out)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+
+    def emit(message: dict) -> None:
+        data = b"Z " + json.dumps(message).encode() + b"\n"
+        while data:
+            data = data[os.write(out, data):]
+
+    settings = read_frame(inp, JOB_BYTES)
+    work = Path(os.environ.get("COURSEKIT_SANDBOX_WORK", "/grading"))
+    files, results = settings.pop("files"), int(settings["results_fd"])
+    try:  # the submissions must not read this process's memory (/proc/<pid>/mem)
+        import ctypes
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
+    except Exception:  # not Linux
+        pass
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401  (preloaded: every child gets it for free)
+    import IPython.core.interactiveshell  # noqa: F401
+    import coursekit.checks, coursekit.data, coursekit.plots  # noqa: F401,E401
+    from coursekit.perturb import perturb
+
+    perturbed: dict[int, dict[str, str]] = {}
+    emit({"ready": True})
+    fork = hasattr(os, "fork") and settings.get("fork", True)
+    while True:
+        try:
+            header = read_frame(inp, 4096)  # {"job", "seed"}: the code follows, for the child
+        except EOFError:
+            return
+        folder = work / "submission"
+        clean = _wipe(work) and (not settings.get("sweep") or _wipe(Path("/tmp")))
+        (folder / "data").mkdir(parents=True)
+        seed = header.get("seed")
+        if seed is not None and seed not in perturbed:
+            perturbed[seed] = perturb(files, seed)
+        for name, text in (files if seed is None else perturbed[seed]).items():
+            (folder / "data" / name).write_text(text, encoding="utf-8")
+
+        def run() -> None:
+            job = read_frame(inp, JOB_BYTES)
+            os.close(inp)
+            _run_child(job, folder, lambda message: _write(results, {**message, "n": job["nonce"]}), settings)
+
+        if not fork:  # Windows: run the job here, then end; the grader starts a fresh server
+            run()
+            emit({"job": header["job"], "exit": 0, "timed_out": False, "clean": False})
+            return
+        child = os.fork()
+        if child == 0:
+            code = 0
+            try:
+                os.close(out)
+                run()
+            except BaseException:
+                code = 70
+            os._exit(code)
+        started = time.monotonic()
+        exit_code, timed_out = _wait(child, started + float(settings["timeout"]))
+        clean = _sweep(child, bool(settings.get("sweep"))) and clean and exit_code == 0 and not timed_out
+        emit({"job": header["job"], "exit": exit_code, "timed_out": timed_out, "clean": clean,
+              "seconds": round(time.monotonic() - started, 3)})
+        if not clean:
+            return  # the child may not have read its job, or left something: a fresh server next
+
+
+if __name__ == "__main__":
+    serve()

@@ -284,8 +284,6 @@ def test_round_trip_every_exercise_scores_task_by_task_like_coursekit_grade(roun
 
 
 @pytest.mark.nbgrader
-@pytest.mark.xfail(strict=True, reason="coursekit grade scores the value left at the end of the notebook until the "
-                   "grader change of issue 12 (scoring rule) is merged; then delete this mark")
 def test_round_trip_scores_the_value_a_task_had_when_its_check_ran(round_trip):
     """The decided scoring rule: a value changed after its check does not change the score."""
     for lesson in RULE_LESSONS:

@@ -113,7 +113,7 @@ def _fail(outcome: Outcome, exercise: Exercise, status: str, reason: str) -> Non
 
 def _course_files() -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(data_dir().iterdir())
-            if p.suffix in (".csv", ".json")}
+            if p.suffix in (".csv", ".json", ".geojson")}
 
 
 def _first_runs(found, folder: Path, spec: Exercise, kept: dict, outcomes: Results, label: str) -> list:

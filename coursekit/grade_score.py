@@ -115,12 +115,12 @@ def _same(task, exercise: str, value, reference) -> bool:
         return False
     expect = {k: v for k, v in task.expect.items() if k != "length"} | {"fingerprint": target}
     probe = dataclasses.replace(task, expect=expect, misconceptions=())
-    return checks._diagnose(probe, {task.variable: value}, salt) is None
+    return checks._diagnose_safely(probe, {task.variable: value}, salt) is None
 
 
 def check_values(exercise, task, values: dict) -> str | None:
     """None if ``values`` (the notebook's, at the task's check) pass its check and hidden tests."""
-    problem = checks._diagnose(task, values, salt=f"{exercise.number}/{task.id}")
+    problem = checks._diagnose_safely(task, values, salt=f"{exercise.number}/{task.id}")
     if problem is None and task.id in exercise.hidden:
         try:
             with contextlib.redirect_stdout(io.StringIO()):

@@ -76,10 +76,13 @@ class Backend:
                 args += ["--ro-bind", str(path), str(path)]
         for path in ("/etc/fonts", "/etc/ld.so.cache", "/etc/localtime"):
             args += ["--ro-bind-try", path, path]
+        # The private /tmp comes before the environment's binds: a course checked out under /tmp
+        # (a CI clone, say) must stay visible, and bwrap mounts later arguments on top.
+        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
+                 "--size", str(WORK_BYTES), "--tmpfs", WORK]
         for path in _read_only_paths():
             args += ["--ro-bind", path, path]
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-                 "--size", str(WORK_BYTES), "--tmpfs", WORK, "--chdir", WORK]
+        args += ["--chdir", WORK]
         for key, value in environment(WORK, WORK).items():
             args += ["--setenv", key, value]
         return args + server

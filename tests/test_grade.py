@@ -411,3 +411,14 @@ def test_a_failing_check_raises_under_nbgrader_autograde(monkeypatch, tmp_path):
     monkeypatch.setattr("coursekit.checks.NBGRADER", True)  # read once, when the module is imported
     with pytest.raises(AssertionError, match="Not yet"):
         Exercise("00").check("missing_2015", {"missing_2015": 99})
+
+
+def test_a_course_checked_out_under_tmp_stays_visible_in_the_sandbox():
+    """bwrap mounts later arguments on top: the private /tmp must come before the binds of the
+    Python environment and the package, or a course cloned under /tmp vanishes inside."""
+    from coursekit import isolation
+
+    args = isolation.BWRAP.command()
+    tmp_at = max(i for i, a in enumerate(args) if a == "--tmpfs" and args[i + 1] == "/tmp")
+    binds = [i for i, a in enumerate(args) if a == "--ro-bind" and args[i + 1] in isolation._read_only_paths()]
+    assert binds and min(binds) > tmp_at

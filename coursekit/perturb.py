@@ -2,7 +2,8 @@
 
 Every measured number (the ``integer`` and ``number`` fields of ``datapackage.json``) is scaled by a factor between 0.7 and 1.3 (never 1), drawn from a
 seeded generator per file, column and row. Everything else (dates, years, labels, empty
-cells, the order of rows) stays as it is, so the data keeps its schema and constraints and
+cells, the order of rows, and any number whose change would break a minimum or maximum) stays
+as it is, so the data keeps its schema and constraints and
 any code that computes from the data still runs (a file whose primary key would repeat is
 left as it is). An answer that was typed in stays the same
 and no longer matches the solution run on the same perturbed copy.
@@ -44,6 +45,8 @@ def perturb(files: dict[str, str], seed: int) -> dict[str, str]:
         key = [key] if isinstance(key, str) else key
         numeric = {f["name"]: f["type"] == "integer" for f in schema.get("fields", [])
                    if f.get("type") in ("integer", "number")}
+        bounds = {f["name"]: (f.get("constraints", {}).get("minimum"), f.get("constraints", {}).get("maximum"))
+                  for f in schema.get("fields", []) if f["name"] in numeric}
         name = resource["path"]
         if not numeric or name not in files:
             continue
@@ -54,9 +57,12 @@ def perturb(files: dict[str, str], seed: int) -> dict[str, str]:
                 field = header[column] if column < len(header) else None
                 if field in numeric and cell.strip():
                     try:
-                        row[column] = _number(cell, _factor(seed, name, field, number), numeric[field])
+                        value = _number(cell, _factor(seed, name, field, number), numeric[field])
                     except ValueError:
-                        pass  # not a plain number: leave it for the loader to report
+                        continue  # not a plain number: leave it for the loader to report
+                    low, high = bounds[field]
+                    if (low is None or float(value) >= low) and (high is None or float(value) <= high):
+                        row[column] = value  # a value the schema would refuse stays as it was
         at = [header.index(k) for k in key if k in header]
         if len({tuple(row[i] for i in at) for row in rows[1:] if row}) < sum(1 for row in rows[1:] if row):
             continue  # the change made two keys equal: keep this file as it is

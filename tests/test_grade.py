@@ -422,3 +422,21 @@ def test_a_course_checked_out_under_tmp_stays_visible_in_the_sandbox():
     tmp_at = max(i for i, a in enumerate(args) if a == "--tmpfs" and args[i + 1] == "/tmp")
     binds = [i for i, a in enumerate(args) if a == "--ro-bind" and args[i + 1] in isolation._read_only_paths()]
     assert binds and min(binds) > tmp_at
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_perturbed_copy_of_the_data_still_loads(seed, tmp_path, monkeypatch):
+    """The second run computes from a perturbed copy: it must keep every schema constraint
+    (a latitude scaled out of its range would make every map task look data-independent)."""
+    import json as _json
+
+    from coursekit import data, perturb
+
+    files = grade._course_files()
+    changed = perturb.perturb(files, seed)
+    for name, text in changed.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
+    for resource in _json.loads(files["datapackage.json"])["resources"]:
+        data.load(resource["name"])
+    assert changed["places.csv"] != files["places.csv"]

@@ -64,6 +64,19 @@ def _floor_notebook(folder: Path) -> Path:
     return path
 
 
+def _without_maps(lesson: Path, scratch: Path) -> tuple[Path, int] | None:
+    """A copy of ``lesson`` without its map cells (tagged ``map``), and how many there were."""
+    notebook = nbformat.read(lesson, as_version=4)
+    kept = [c for c in notebook.cells if "map" not in c.metadata.get("tags", [])]
+    count = len(notebook.cells) - len(kept)
+    if not count:
+        return None
+    notebook.cells = kept
+    copy = scratch / f"nomaps_{lesson.name}"
+    nbformat.write(notebook, copy)
+    return copy, count
+
+
 def _lab_ready(runs: int) -> float:
     """Seconds from starting JupyterLab to its API answering on 127.0.0.1."""
     times = []
@@ -172,6 +185,11 @@ def run(runs: int = 3, submissions: int = 60, exercise: str = "03", report=print
                 lesson = path.parent.name == "notebooks"
                 add(Row(f"{path.parent.name}/{path.name}", seconds, "≤ F + 1.5 s" if lesson else "",
                         seconds <= floor + 1.5 if lesson else None))
+                maps = _without_maps(path, scratch) if lesson else None
+                if maps:
+                    copy, count = maps
+                    extra = (seconds - _median_time(NBVAL + [str(copy)], runs)) / count
+                    add(Row(f"… each of its {count} map(s) adds", extra, "≤ 0.3 s", extra <= 0.3))
             budget = 0.75 * len(notebooks) * floor
             add(Row("README test command (browser test aside)", _median_time(
                 [sys.executable, "-m", "pytest", "-q", "-m", "not browser"], runs),

@@ -24,3 +24,12 @@ def test_table_gives_ratios_to_the_floor_and_marks_targets():
     assert "| lesson | 3.00 | 1.50 | ≤ F + 1.5 s | yes |" in text
     assert "| grading | 9.00 | 4.50 | ≤ 6 s | **no** |" in text
     assert "median of 3 runs" in text
+
+
+def test_map_cost_is_measured_on_a_copy_without_the_map_cells(tmp_path):
+    lesson = bench.ROOT / "notebooks" / "02_the_shoot_down.ipynb"
+    copy, count = bench._without_maps(lesson, tmp_path)
+    original = nbformat.read(lesson, as_version=4)
+    assert count == sum("map" in c.metadata.get("tags", []) for c in original.cells) >= 1
+    assert len(nbformat.read(copy, as_version=4).cells) == len(original.cells) - count
+    assert bench._without_maps(bench.ROOT / "notebooks" / "06_capstone.ipynb", tmp_path) is None

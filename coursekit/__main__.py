@@ -56,11 +56,12 @@ def _grade(args) -> int:
 
 def _marking(args) -> int:
     from coursekit import marking
+    from coursekit.grade_write import atomic_write
 
     try:
         if args.action == "collect":
             sheet = marking.collect(Path(args.path), args.exercise)
-            marking.write_file(Path(args.out), sheet)
+            atomic_write(Path(args.out), sheet)
             print(f"Marking sheet: {args.out} ({sheet.count(chr(10)) - 1} student(s)). Fill in the mark columns "
                   f"and the comments, then run: python -m coursekit marking import {args.out} --exercise {args.exercise}")
         else:
@@ -84,12 +85,12 @@ def _gradebook(args) -> int:
     except gradebook.GradebookError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    from coursekit.marking import write_file
+    from coursekit.grade_write import atomic_write
 
     for option, render in (("out", gradebook.plain_csv), ("canvas", gradebook.canvas_csv),
                            ("moodle", gradebook.moodle_csv)):
         if getattr(args, option):
-            write_file(Path(getattr(args, option)), render(course))
+            atomic_write(Path(getattr(args, option)), render(course))
             print(f"Wrote {getattr(args, option)}")
     print(f"{len(course.students)} student(s); exercises graded: {', '.join(course.graded) or 'none'}.")
     return 0

@@ -26,11 +26,13 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def _safe(text: str) -> str:
+def safe_cell(text: str) -> str:
+    """Text for a CSV cell that a spreadsheet will not run as a formula."""
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def _unsafe(text: str) -> str:
+def unsafe_cell(text: str) -> str:
+    """The text ``safe_cell`` was given."""
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
 
 
@@ -43,8 +45,8 @@ def gradebook_csv(spec, outcomes) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns(spec))
     for o in sorted(outcomes, key=lambda o: (o.student, o.file)):
-        writer.writerow([_safe(o.student), _safe(o.file), o.status, *(_number(o.points.get(t, 0)) for t in spec.tasks),
-                         _number(o.total), _number(spec.maximum), _safe("; ".join(o.reasons)), o.isolation])
+        writer.writerow([safe_cell(o.student), safe_cell(o.file), o.status, *(_number(o.points.get(t, 0)) for t in spec.tasks),
+                         _number(o.total), _number(spec.maximum), safe_cell("; ".join(o.reasons)), o.isolation])
     return out.getvalue()
 
 
@@ -62,9 +64,9 @@ def read_gradebook(path: Path, spec) -> dict:
     for row in rows:
         if row["status"] == "interrupted":
             continue
-        reasons = _unsafe(row["reason"])
-        kept[_unsafe(row["file"])] = Outcome(
-            student=_unsafe(row["student"]), file=_unsafe(row["file"]), status=row["status"],
+        reasons = unsafe_cell(row["reason"])
+        kept[unsafe_cell(row["file"])] = Outcome(
+            student=unsafe_cell(row["student"]), file=unsafe_cell(row["file"]), status=row["status"],
             points={t: float(row[t]) for t in spec.tasks}, reasons=reasons.split("; ") if reasons else [],
             isolation=row["isolation"], kept=True)
     return kept
@@ -85,7 +87,9 @@ def feedback_markdown(spec, outcome) -> str:
 
 
 def feedback_names(outcomes) -> dict[int, str]:
-    """A distinct, safe file name per outcome: ``Anna Smith`` and ``Anna_Smith`` never share one."""
+    """A distinct, safe file name per outcome (anything with ``student`` and ``file``, keyed by
+    ``id``): ``Anna Smith`` and ``Anna_Smith`` never share one. Marking uses it too, to find
+    the feedback file the grader wrote."""
     wanted = {id(o): f"{o.student}-{Path(o.file).stem}" for o in outcomes}
     safe = {key: re.sub(r"[^\w.-]", "_", name).lstrip(".") or "_" for key, name in wanted.items()}
     counts: dict[str, int] = {}
@@ -100,7 +104,8 @@ def feedback_names(outcomes) -> dict[int, str]:
     return names
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """A crash leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -108,12 +113,12 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_results(spec, outcomes, gradebook: Path, feedback_dir: Path | None) -> None:
-    _atomic_write(gradebook, gradebook_csv(spec, outcomes))
+    atomic_write(gradebook, gradebook_csv(spec, outcomes))
     if feedback_dir:
         names = feedback_names(outcomes)
         for outcome in outcomes:
             if not outcome.kept and outcome.status != "interrupted":
-                _atomic_write(feedback_dir / names[id(outcome)], feedback_markdown(spec, outcome))
+                atomic_write(feedback_dir / names[id(outcome)], feedback_markdown(spec, outcome))
 
 
 def summary(outcomes) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit.checks import load_tasks
+from coursekit.grade_write import safe_cell, unsafe_cell
 from coursekit.marking import MARKS_HEADER, rubric
 from coursekit.toc import load_toc, published
 
@@ -111,7 +112,8 @@ def _read(path: Path) -> tuple[list[str], list[dict]]:
     except UnicodeDecodeError:
         raise GradebookError(f"{path} is not UTF-8 text. Fix: save it as 'CSV UTF-8'.") from None
     reader = csv.DictReader(io.StringIO(text))
-    return list(reader.fieldnames or []), list(reader)
+    rows = [{**row, "student": unsafe_cell(row["student"] or "")} if "student" in row else row for row in reader]
+    return list(reader.fieldnames or []), rows
 
 
 def combine(folder: Path, roster: Path | None = None, root: Path = ROOT) -> Course:
@@ -199,7 +201,7 @@ def plain_csv(course: Course) -> str:
                                                                  f"{e.number} max"]
     writer.writerow(header + ["course percent"])
     for student in course.students:
-        row = [student]
+        row = [safe_cell(student)]
         for e in course.exercises:
             entry = course.entry(student, e.number)
             row += [_points(entry.points.get(item)) for item in e.items]
@@ -237,7 +239,7 @@ def canvas_csv(course: Course) -> str:
     graded = [e for e in course.exercises if e.number in course.graded]
     writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *map(_assignment, graded)])
     for student in course.students:
-        writer.writerow(["", "", student, "", "", *(_lms_points(course, student, e) for e in graded)])
+        writer.writerow(["", "", safe_cell(student), "", "", *(_lms_points(course, student, e) for e in graded)])
     return out.getvalue()
 
 
@@ -254,5 +256,5 @@ def moodle_csv(course: Course) -> str:
     graded = [e for e in course.exercises if e.number in course.graded]
     writer.writerow(["ID number", *map(_assignment, graded)])
     for student in course.students:
-        writer.writerow([student, *(_lms_points(course, student, e) for e in graded)])
+        writer.writerow([safe_cell(student), *(_lms_points(course, student, e) for e in graded)])
     return out.getvalue()

@@ -21,14 +21,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import yaml
 
+from coursekit.grade_read import find_submissions
+from coursekit.grade_write import atomic_write, feedback_names, safe_cell, unsafe_cell
 from coursekit.toc import FAST_LOADER
 
 __all__ = ["Criterion", "MarkingError", "Rubric", "collect", "import_marks", "read_marks", "rubric"]
@@ -140,17 +140,10 @@ def _answers(path: Path, spec: Rubric) -> dict[str, str] | None:
 
 
 def _submissions(folder: Path, notebook: str) -> list[tuple[str, Path]]:
-    """(student, notebook) for ``folder/<student>.ipynb`` and ``folder/<student>/…/<notebook>``."""
-    found = []
-    for path in sorted(folder.rglob("*.ipynb")):
-        relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if len(relative.parts) == 1:
-            found.append((path.stem, path))
-        elif path.name == notebook:
-            found.append((relative.parts[0], path))
-    return found
+    """(student, notebook) as ``coursekit grade`` finds them; in a student's folder, only the
+    exercise's notebook (nbgrader's ``submitted/<student>/`` holds every assignment)."""
+    found, _ = find_submissions(folder)
+    return [(f.student, f.path) for f in found if f.path.parent == folder or f.path.name == notebook]
 
 
 def collect(folder: Path, exercise: str, root: Path = ROOT) -> str:
@@ -168,12 +161,14 @@ def collect(folder: Path, exercise: str, root: Path = ROOT) -> str:
     for student, path in _submissions(folder, spec.notebook):
         answers = _answers(path, spec)
         if answers is None:
-            writer.writerow([student, str(path.relative_to(folder)), "", *([""] * len(spec.criteria)),
-                             "the file is not a readable notebook", *([""] * len(spec.criteria))])
+            writer.writerow([safe_cell(student), safe_cell(str(path.relative_to(folder))), "",
+                             *([""] * len(spec.criteria)), "the file is not a readable notebook",
+                             *([""] * len(spec.criteria))])
             continue
         words = sum(len(text.split()) for text in answers.values())
-        writer.writerow([student, str(path.relative_to(folder)), words, *([""] * len(spec.criteria)), "",
-                         *(answers[c.id] or "(no answer)" for c in spec.criteria)])
+        writer.writerow([safe_cell(student), safe_cell(str(path.relative_to(folder))), words,
+                         *([""] * len(spec.criteria)), "",
+                         *(safe_cell(answers[c.id]) or "(no answer)" for c in spec.criteria)])
     return out.getvalue()
 
 
@@ -207,14 +202,15 @@ def read_marks(path: Path, spec: Rubric) -> list[Marks]:
                            f"{spec.exercise}` wrote.")
     result, seen = [], {}
     for line, row in enumerate(rows, start=2):
-        student = (row.get("student") or "").strip()
+        student = unsafe_cell((row.get("student") or "").strip())
         if not student:
             raise MarkingError(f"{path}, line {line}: the student column is empty. Fix: fill it in or delete the row.")
         if student in seen:
             raise MarkingError(f"{path}, line {line}: {student} already has a row (line {seen[student]}). "
                                "Fix: keep one row per student.")
         seen[student] = line
-        entry = Marks(student, (row.get("file") or "").strip(), comment=(row.get("comment") or "").strip())
+        entry = Marks(student, unsafe_cell((row.get("file") or "").strip()),
+                      comment=unsafe_cell((row.get("comment") or "").strip()))
         for criterion in spec.criteria:
             raw = (row.get(criterion.column) or "").strip()
             if not raw:
@@ -247,8 +243,9 @@ def marks_csv(spec: Rubric, marks: list[Marks]) -> str:
     writer.writerow(MARKS_HEADER)
     for entry in sorted(marks, key=lambda m: m.student):
         for criterion in spec.criteria:
-            writer.writerow([entry.student, spec.exercise, criterion.id, criterion.name,
-                             _number(entry.marks.get(criterion.id)), _number(criterion.points), entry.comment])
+            writer.writerow([safe_cell(entry.student), spec.exercise, criterion.id, criterion.name,
+                             _number(entry.marks.get(criterion.id)), _number(criterion.points),
+                             safe_cell(entry.comment)])
     return out.getvalue()
 
 
@@ -266,25 +263,11 @@ def feedback_section(spec: Rubric, entry: Marks) -> str:
     return "\n".join(lines + [FEEDBACK_END])
 
 
-def feedback_name(student: str, file: str, exercise: str) -> str:
-    """The feedback file ``coursekit grade`` writes for this submission."""
-    stem = Path(file).stem if file else exercise
-    return re.sub(r"[^\w.-]", "_", f"{student}-{stem}") + ".md"
-
-
 def _with_section(text: str, section: str) -> str:
     start, end = text.find(FEEDBACK_START), text.find(FEEDBACK_END)
     if start >= 0 and end > start:
         return text[:start] + section + text[end + len(FEEDBACK_END):]
     return text.rstrip("\n") + "\n\n" + section + "\n"
-
-
-def write_file(path: Path, text: str) -> None:
-    """Write ``text`` atomically: a crash leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def import_marks(sheet: Path, exercise: str, marks_out: Path, feedback_dir: Path | None,
@@ -294,11 +277,12 @@ def import_marks(sheet: Path, exercise: str, marks_out: Path, feedback_dir: Path
     if spec is None:
         raise MarkingError(f"Exercise {exercise} has no written work to mark.")
     marks = read_marks(sheet, spec)  # everything is checked before anything is written
-    write_file(Path(marks_out), marks_csv(spec, marks))
+    atomic_write(Path(marks_out), marks_csv(spec, marks))
     if feedback_dir:
+        names = feedback_names(marks)  # the grader's names for the same student and file
         for entry in marks:
-            path = Path(feedback_dir) / feedback_name(entry.student, entry.file, exercise)
+            path = Path(feedback_dir) / names[id(entry)]
             old = path.read_text(encoding="utf-8") if path.exists() else \
                 f"# Exercise {exercise}: feedback for {entry.student}\n"
-            write_file(path, _with_section(old, feedback_section(spec, entry)))
+            atomic_write(path, _with_section(old, feedback_section(spec, entry)))
     return marks

@@ -246,3 +246,43 @@ def test_nothing_from_the_marking_notes_is_in_any_file_a_student_receives():
     lesson = next(lesson for lesson in published(load_toc(ROOT)) if lesson["number"] == "06")
     page = _page(lesson, {}, timeout=300)  # the handout of the capstone lesson
     assert not _leaks(page, fragments)
+
+
+def test_awkward_names_and_formula_text_stay_one_student_and_never_a_formula(tmp_path):
+    """Marks land in the feedback file the grader wrote, and no CSV cell the instructor opens in
+    a spreadsheet starts with = + - @, whatever a student is called or writes."""
+    names = ["Anna Smith", "=1+2"]
+    capstones, results, feedback = tmp_path / "capstone", tmp_path / "results", tmp_path / "feedback"
+    for name in names:
+        (capstones / name).mkdir(parents=True)
+        nb = _capstone("s01")
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in CRITERIA:
+                cell.source = "=HYPERLINK(\"http://example.org\") is my claim"
+        nbformat.write(nb, capstones / name / "06_capstone.ipynb")
+    assert main(["grade", str(capstones), "--exercise", "06", "--out", str(results / "06.csv"),
+                 "--feedback", str(feedback), "--workers", "2"]) == 0
+    graded_feedback = sorted(p.name for p in feedback.iterdir())
+    sheet = tmp_path / "sheet.csv"
+    assert main(["marking", "collect", str(capstones), "--exercise", "06", "--out", str(sheet)]) == 0
+    written = {"sheet": sheet.read_text(encoding="utf-8")}
+    rows = _rows(sheet)
+    for row in rows:
+        row.update({c.column: "3" for c in marking.rubric("06").criteria}, comment="-good")
+    with open(sheet, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["marking", "import", str(sheet), "--exercise", "06", "--out", str(results / "marks-06.csv"),
+                 "--feedback", str(feedback)]) == 0
+    assert sorted(p.name for p in feedback.iterdir()) == graded_feedback, "no second feedback file"
+    assert all("Written work" in p.read_text(encoding="utf-8") for p in feedback.iterdir())
+    out = {name: tmp_path / f"{name}.csv" for name in ("course", "canvas", "moodle")}
+    assert main(["gradebook", str(results), "--out", str(out["course"]), "--canvas", str(out["canvas"]),
+                 "--moodle", str(out["moodle"])]) == 0
+    assert len(_rows(out["course"])) == 2, "grade's and marking's rows join into one student each"
+    written |= {path.name: path.read_text(encoding="utf-8") for path in [results / "06.csv", results / "marks-06.csv",
+                                                                         *out.values()]}
+    for name, text in written.items():
+        cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")], name

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["by_month_and_year", "in_force_periods", "index_to", "pct_change"]
+__all__ = ["by_month_and_year", "easing_steps", "in_force_periods", "index_to", "pct_change"]
 
 
 def pct_change(new, old):
@@ -68,3 +68,12 @@ def in_force_periods(measures: pd.DataFrame, until="2017-12-31") -> pd.DataFrame
         "open_end": known["lifted"].isna().to_numpy(),
     })
     return periods.sort_values(["start", "id"]).reset_index(drop=True)
+
+
+def easing_steps(sanctions: pd.DataFrame, until) -> dict[str, list[pd.Timestamp]]:
+    """The dated steps (``YYYY-MM-DD:`` in ``lifting_steps``) of each measure still partly in
+    force at the end of 2017, up to ``until``: when a partly lifted measure was eased."""
+    until = pd.Timestamp(until)
+    partly = sanctions[sanctions["status_end_2017"] == "partly lifted"]
+    found = partly.set_index("id")["lifting_steps"].fillna("").str.findall(r"(\d{4}-\d{2}-\d{2}):")
+    return {measure: [d for d in map(pd.Timestamp, dates) if d <= until] for measure, dates in found.items()}

@@ -93,22 +93,33 @@ def chart(title: str, xlabel: str, ylabel: str, source: str, description: str,
     return Chart(figure=figure, ax=ax, source=source, description=description)
 
 
-def draw_periods(ax, periods, labels=None, colors=None, until_label="no lifting date known (bar runs to the chart's end)"):
+def draw_periods(ax, periods, labels=None, colors=None, until_label="no lifting date known (bar runs to the chart's end)",
+                 steps=None, evidence=None):
     """Horizontal bars, one per row of ``periods`` (columns ``id``, ``start``, ``end``, ``open_end``).
 
     Made for "which sanctions were in force when" (see ``coursekit.measures.in_force_periods``).
     ``labels`` maps an ``id`` to the text on the y axis and ``colors`` maps it to a colour
     (default: the first colour of PALETTE). Bars whose end is not a known lifting date
     (``open_end``) are hatched and named in the legend, so an open end never looks like a
-    lifting date. The first row is drawn at the top.
+    lifting date. The first row is drawn at the top. ``steps`` maps an ``id`` to dates drawn as
+    white ticks on its bar (easing steps); ``evidence`` maps an ``id`` to ``(date, text)``, a
+    cross with a note where a measure with no lifting date had ended in practice.
     """
-    labels, colors = labels or {}, colors or {}
+    labels, colors, steps, evidence = labels or {}, colors or {}, steps or {}, evidence or {}
     rows = list(periods.itertuples(index=False))
     for position, row in enumerate(rows):
         start, end = pd.Timestamp(row.start), pd.Timestamp(row.end)
         ax.barh(len(rows) - 1 - position, end - start, left=start, height=0.6,
                 color=colors.get(row.id, PALETTE[0]), edgecolor="white",
                 hatch="//" if row.open_end else "")
+        y = len(rows) - 1 - position
+        ticks = [pd.Timestamp(d) for d in steps.get(row.id, [])]
+        if ticks:
+            ax.plot(ticks, [y] * len(ticks), "|", color="white", markersize=12, markeredgewidth=2)
+        if row.id in evidence:
+            when, text = pd.Timestamp(evidence[row.id][0]), evidence[row.id][1]
+            ax.plot([when], [y], "x", color="black", markersize=8)
+            ax.annotate(text, (when, y), xytext=(-6, 6), textcoords="offset points", ha="right", fontsize=8)
     ax.set_yticks(range(len(rows)), [labels.get(row.id, row.id) for row in reversed(rows)])
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.8)
     if any(row.open_end for row in rows):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from coursekit.data import load
-from coursekit.measures import by_month_and_year, in_force_periods, index_to, pct_change
+from coursekit.measures import by_month_and_year, easing_steps, in_force_periods, index_to, pct_change
 
 
 def test_pct_change_numbers_and_gaps():
@@ -49,3 +49,12 @@ def test_in_force_periods_open_ends_and_unknown_starts():
     charter = periods.set_index("id").loc["charter_flight_ban"]
     assert charter["end"] == pd.Timestamp("2016-08-28") and not charter["open_end"]
     assert periods.set_index("id").loc["food_import_ban", "open_end"]
+
+
+def test_easing_steps_of_partly_lifted_measures_only_up_to_the_date():
+    sanctions = load("sanctions")
+    steps = easing_steps(sanctions, until="2017-12-31")
+    partly = set(sanctions.loc[sanctions["status_end_2017"] == "partly lifted", "id"])
+    assert set(steps) == partly
+    assert pd.Timestamp("2016-10-01") <= min(steps["food_import_ban"]) and max(steps["food_import_ban"]) <= pd.Timestamp("2017-12-31")
+    assert all(d <= pd.Timestamp("2016-12-31") for d in easing_steps(sanctions, until="2016-12-31")["food_import_ban"])

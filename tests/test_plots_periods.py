@@ -31,3 +31,14 @@ def test_no_legend_when_every_end_is_known():
     figure = chart(title="t", xlabel="x", ylabel="y", source="s", description="d")
     draw_periods(figure.ax, _periods().iloc[:1])
     assert figure.ax.get_legend() is None
+
+
+def test_easing_steps_are_ticks_on_their_bar_and_evidence_a_cross_with_its_note():
+    figure = chart(title="t", xlabel="x", ylabel="y", source="s", description="d")
+    draw_periods(figure.ax, _periods(), steps={"b": ["2016-10-01", "2017-03-01"]},
+                 evidence={"b": ("2017-01-18", "joint strikes")})
+    ticks = [line for line in figure.ax.lines if line.get_marker() == "|"]
+    crosses = [line for line in figure.ax.lines if line.get_marker() == "x"]
+    assert len(ticks) == 1 and list(ticks[0].get_ydata()) == [0, 0]  # row "b" is the bottom one
+    assert len(crosses) == 1 and list(crosses[0].get_ydata()) == [0]
+    assert [t.get_text() for t in figure.ax.texts] == ["joint strikes"]
